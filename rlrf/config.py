@@ -1,0 +1,272 @@
+"""Recipes: YAML files parsed into typed, validated config.
+
+A recipe is data (open-r1 style): every knob has a typed default here and a value in
+`recipes/*.yaml`. Unknown keys and bad values fail before anything runs, naming the
+file, the dotted key and what was expected. Each section has a stable hash that drives
+stage skipping (see `rlrf.artifacts`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class RecipeError(ValueError):
+    """A recipe file could not be read or does not match the schema."""
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RenderConfig(Section):
+    """Hard limits for rendering untrusted SVG (model roll-outs are hostile input)."""
+
+    timeout_s: float = Field(5.0, gt=0, description="wall-clock limit per render, enforced from outside")
+    memory_mb: int = Field(1024, gt=0, description="address-space limit of a render worker")
+    workers: int = Field(2, ge=1, description="render worker processes")
+    max_input_chars: int = Field(200_000, gt=0, description="longer SVG text is rejected")
+    max_elements: int = Field(10_000, gt=0, description="more XML elements are rejected")
+    max_depth: int = Field(64, gt=0, description="deeper XML nesting is rejected")
+    max_use: int = Field(256, ge=0, description="more <use> references are rejected (fan-out bombs)")
+    max_dimension: float = Field(1e5, gt=0, description="larger width/height/coordinates are rejected")
+    near_white_threshold: float = Field(
+        0.99, gt=0, le=1, description="share of near-white pixels above which a render counts as blank"
+    )
+
+
+class DataConfig(Section):
+    """Where the raw SVG rows come from."""
+
+    source: Literal["bundled", "hf", "local"] = "bundled"
+    hf_id: str = Field("starvector/svg-stack", description="hub dataset id for source=hf")
+    hf_split: str = "train"
+    path: str | None = Field(None, description="local Parquet/JSON with SVG-Stack columns for source=local")
+    svg_column: str = "Svg"
+    id_column: str = "Filename"
+    caption_column: str | None = None
+    max_rows: int | None = Field(None, gt=0, description="cap on rows read (None = all)")
+    bundled_path: str = Field("data/corpus/corpus.parquet", description="bundled corpus, relative to the repo")
+    ood_sources: dict[str, list[str]] = Field(
+        default_factory=lambda: {"ood_emoji": [], "ood_fonts": [], "ood_icons": []},
+        description="split name -> corpus sources held out entirely as out-of-distribution",
+    )
+
+
+class ClusterConfig(Section):
+    k: int = Field(8, ge=1)
+    features: Literal["color_hist", "dino"] = "color_hist"
+    dino_model: str = "facebook/dinov2-base"
+
+
+class CurateConfig(Section):
+    """The paper's curation rules (App. A); thresholds are recipe values."""
+
+    round_sig_figs: int = Field(2, ge=1, description="round decimals to this many significant figures")
+    max_url_chars: int = Field(100, ge=0, description="drop SVGs with a URL longer than this")
+    max_base64_chars: int = Field(512, ge=0, description="drop SVGs with an embedded base64 payload longer than this")
+    drop_external_images: bool = True
+    render_size: int = Field(128, gt=0, description="render size for render-based filters")
+    white_threshold: float = Field(0.97, gt=0, le=1, description="near-white share that marks a blank/white render")
+    hard_min_tokens: int = Field(500, ge=0)
+    hard_min_color_entropy: float = Field(2.0, ge=0)
+    test_hard_size: int = Field(600, ge=0)
+    rl_min_tokens: int = Field(500, ge=0)
+    rl_min_color_entropy: float = Field(2.0, ge=0)
+    rl_size: int = Field(20_000, ge=0)
+    train_max_tokens: int | None = Field(None, gt=0, description="cap on SVG tokens for train/rl rows")
+    test_fraction: float = Field(0.1, gt=0, lt=1, description="share of in-distribution rows reserved for evaluation")
+    ood_size: int = Field(200, ge=0, description="rows per OOD split")
+    cluster: ClusterConfig = ClusterConfig()
+    shard_rows: int = Field(2_000, gt=0, description="rows per render-filter task")
+    task_runner: Literal["thread", "process", "dask", "ray"] = "thread"
+    task_runner_address: str | None = Field(None, description="Dask scheduler / Ray address for a cluster")
+
+
+class TokenizerConfig(Section):
+    """Tokenizer: a hub id / path at paper scale, or trained locally on the train split."""
+
+    name_or_path: str | None = Field(None, description="hub id or path; None = train a byte-level BPE locally")
+    vocab_size: int = Field(2048, ge=300)
+    min_frequency: int = Field(2, ge=1)
+
+
+class ModelConfig(Section):
+    """Policy model: a hub id / local path, or a tiny random-init Qwen2.5-VL built from config."""
+
+    name_or_path: str | None = Field(None, description="hub id or path; None = tiny random init")
+    task: Literal["img2svg", "text2svg"] = "img2svg"
+    image_size: int = Field(112, gt=0, description="input image side in pixels")
+    hidden_size: int = Field(128, gt=0)
+    num_hidden_layers: int = Field(2, gt=0)
+    num_attention_heads: int = Field(4, gt=0)
+    num_key_value_heads: int = Field(2, gt=0)
+    intermediate_size: int = Field(256, gt=0)
+    vision_depth: int = Field(2, gt=0)
+    vision_hidden_size: int = Field(64, gt=0)
+    vision_num_heads: int = Field(4, gt=0)
+    patch_size: int = Field(14, gt=0)
+    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    attn_implementation: str = "sdpa"
+
+
+class RewardSpec(Section):
+    name: str
+    weight: float = 1.0
+    model: str | None = Field(None, description="weights: hub id or local path")
+    cache_dir: str | None = None
+    required: bool = Field(False, description="stop the run if this reward cannot load its weights")
+    warmup: dict[str, float] | None = Field(None, description="{start: w0, steps: n}: weight ramps from w0*weight")
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class SFTConfig(Section):
+    epochs: float = Field(1.0, gt=0)
+    max_steps: int = Field(-1, description="-1 = by epochs")
+    learning_rate: float = Field(1e-3, gt=0)
+    batch_size: int = Field(8, gt=0)
+    grad_accum: int = Field(1, gt=0)
+    warmup_ratio: float = Field(0.0, ge=0, lt=1)
+    weight_decay: float = Field(0.0, ge=0)
+    max_length: int = Field(1024, gt=0)
+    max_train_rows: int | None = Field(None, gt=0)
+    logging_steps: int = Field(10, gt=0)
+    save_steps: int = Field(200, gt=0)
+    time_budget_s: float | None = Field(None, gt=0, description="stop training after this many seconds")
+
+
+class GRPOConfig(Section):
+    max_steps: int = Field(500, gt=0)
+    learning_rate: float = Field(1e-5, gt=0)
+    lr_decay: float = Field(0.7, ge=0, lt=1, description="cut the lr by this share every lr_decay_steps")
+    lr_decay_steps: int = Field(100, gt=0)
+    prompts_per_step: int = Field(32, gt=0)
+    num_generations: int = Field(64, ge=2, description="roll-outs per prompt")
+    temperature: float = Field(1.1, gt=0)
+    top_p: float = Field(1.0, gt=0, le=1)
+    epsilon: float = Field(0.4, gt=0, description="clip range")
+    beta: float = Field(0.0, ge=0, description="KL coefficient; the paper uses none")
+    max_length_margin: int = Field(16, ge=0, description="tokens added to the longest GT in the batch")
+    max_completion_length: int = Field(2048, gt=0, description="hard cap on dynamic max length")
+    max_train_rows: int | None = Field(None, gt=0)
+    logging_steps: int = Field(1, gt=0)
+    save_steps: int = Field(50, gt=0)
+    use_vllm: bool = False
+    vllm_mode: Literal["colocate", "server"] = "colocate"
+    time_budget_s: float | None = Field(None, gt=0)
+
+
+class BaselineConfig(Section):
+    vtracer: dict[str, Any] = Field(
+        default_factory=lambda: {"colormode": "color", "mode": "spline", "filter_speckle": 4, "color_precision": 6}
+    )
+    potrace: dict[str, Any] = Field(
+        default_factory=lambda: {"threshold": 128, "turdsize": 2, "alphamax": 1.0, "opttolerance": 0.2}
+    )
+
+
+class EvalConfig(Section):
+    splits: list[str] = Field(default_factory=lambda: ["test_hard", "ood_emoji", "ood_fonts", "ood_icons"])
+    max_samples_per_split: int | None = Field(None, gt=0)
+    render_size: int = Field(512, gt=0, description="metrics render GT and prediction at this size")
+    do_sample: bool = False
+    temperature: float = Field(1.0, gt=0)
+    max_new_tokens: int = Field(1024, gt=0)
+    batch_size: int = Field(8, gt=0)
+    models: list[str] = Field(default_factory=lambda: ["sft", "rlrf", "vtracer", "potrace"])
+    dino_model: str = "facebook/dinov2-base"
+    lpips_net: Literal["vgg", "alex"] = "vgg"
+    lpips_weights: str | None = Field(None, description="local LPIPS weights; None = the package's bundled ones")
+    clip_model: str = "openai/clip-vit-large-patch14"
+    vlm_judge_model: str = "Qwen/Qwen2.5-VL-7B-Instruct"
+    gallery_size: int = Field(6, ge=0)
+    baselines: BaselineConfig = BaselineConfig()
+
+
+class Recipe(Section):
+    name: str
+    seed: int = 0
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    artifacts_dir: str = "artifacts"
+    data: DataConfig = DataConfig()
+    curate: CurateConfig = CurateConfig()
+    render: RenderConfig = RenderConfig()
+    tokenizer: TokenizerConfig = TokenizerConfig()
+    model: ModelConfig = ModelConfig()
+    sft: SFTConfig = SFTConfig()
+    grpo: GRPOConfig = GRPOConfig()
+    rewards: list[RewardSpec] = Field(default_factory=list)
+    eval: EvalConfig = EvalConfig()
+
+    def section_hash(self, *names: str) -> str:
+        """Stable hash of the named sections (sorted JSON), for stage skipping."""
+        payload = {n: _jsonable(getattr(self, n)) for n in names}
+        blob = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _describe(err: dict[str, Any]) -> str:
+    key = ".".join(str(p) for p in err["loc"]) or "<root>"
+    if err["type"] == "extra_forbidden":
+        return f"{key}: unknown key"
+    if err["type"] == "missing":
+        return f"{key}: required key is missing"
+    return f"{key}: {err['msg']} (got {err.get('input')!r})"
+
+
+def parse_recipe(data: dict[str, Any], origin: str = "<dict>") -> Recipe:
+    if not isinstance(data, dict):
+        raise RecipeError(f"{origin}: expected a mapping at the top level, got {type(data).__name__}")
+    try:
+        return Recipe.model_validate(data)
+    except ValidationError as exc:
+        lines = "\n  ".join(_describe(e) for e in exc.errors())
+        raise RecipeError(f"{origin}: invalid recipe\n  {lines}") from None
+
+
+def load_recipe(path_or_name: str | Path, overrides: dict[str, Any] | None = None) -> Recipe:
+    """Load `recipes/<name>.yaml` or a path; `overrides` are dotted keys (`grpo.max_steps`)."""
+    path = resolve_recipe_path(path_or_name)
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise RecipeError(f"{path}: not valid YAML: {exc}") from None
+    for dotted, value in (overrides or {}).items():
+        _set_dotted(data, dotted, value)
+    return parse_recipe(data, origin=str(path))
+
+
+def resolve_recipe_path(path_or_name: str | Path) -> Path:
+    path = Path(path_or_name)
+    if path.suffix not in (".yaml", ".yml"):
+        path = repo_root() / "recipes" / f"{path_or_name}.yaml"
+    if not path.exists():
+        available = sorted(p.stem for p in (repo_root() / "recipes").glob("*.yaml"))
+        raise RecipeError(f"{path}: recipe not found (available: {', '.join(available)})")
+    return path
+
+
+def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
+    node = data
+    *parents, leaf = dotted.split(".")
+    for p in parents:
+        node = node.setdefault(p, {})
+    node[leaf] = value
+
+
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent
