@@ -39,6 +39,10 @@ class RenderConfig(Section):
     near_white_threshold: float = Field(
         0.99, gt=0, le=1, description="share of near-white pixels above which a render counts as blank"
     )
+    allow_data_images: bool = Field(
+        False,
+        description="keep <image href='data:image/...'> (raster stand-ins are a reward hack); False = reject",
+    )
 
 
 class DataConfig(Section):
@@ -68,7 +72,9 @@ class ClusterConfig(Section):
 class CurateConfig(Section):
     """The paper's curation rules (App. A); thresholds are recipe values."""
 
-    round_sig_figs: int = Field(2, ge=1, description="round decimals to this many significant figures")
+    round_decimals: int | None = Field(
+        2, ge=1, description="round fractional parts to this many digits (paper App. A; None = keep)"
+    )
     max_url_chars: int = Field(100, ge=0, description="drop SVGs with a URL longer than this")
     max_base64_chars: int = Field(512, ge=0, description="drop SVGs with an embedded base64 payload longer than this")
     drop_external_images: bool = True
@@ -112,6 +118,8 @@ class ModelConfig(Section):
     vision_hidden_size: int = Field(64, gt=0)
     vision_num_heads: int = Field(4, gt=0)
     patch_size: int = Field(14, gt=0)
+    max_position_embeddings: int = Field(4096, gt=0, description="tiny model: longest prompt + completion")
+    tie_word_embeddings: bool = Field(True, description="tiny model: share input and output embeddings")
     dtype: Literal["float32", "bfloat16", "float16"] = "float32"
     attn_implementation: str = "sdpa"
 
