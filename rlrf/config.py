@@ -147,6 +147,9 @@ class SFTConfig(Section):
     logging_steps: int = Field(10, gt=0)
     save_steps: int = Field(200, gt=0)
     time_budget_s: float | None = Field(None, gt=0, description="stop training after this many seconds")
+    lr_scheduler: str = Field("cosine", description="transformers scheduler name (linear, cosine, constant, ...)")
+    gradient_checkpointing: bool = Field(False, description="GPU only; always off on CPU")
+    deepspeed: str | None = Field(None, description="DeepSpeed JSON (e.g. recipes/accelerate/zero2.json)")
 
 
 class GRPOConfig(Section):
@@ -168,6 +171,12 @@ class GRPOConfig(Section):
     use_vllm: bool = False
     vllm_mode: Literal["colocate", "server"] = "colocate"
     time_budget_s: float | None = Field(None, gt=0)
+    grad_accum: int = Field(1, gt=0, description="optimiser micro-steps per step (completions split evenly)")
+    loss_type: str = Field("dapo", description="TRL loss normalisation: grpo, dapo, dr_grpo, bnpo")
+    gradient_checkpointing: bool = Field(False, description="GPU only; always off on CPU")
+    deepspeed: str | None = Field(None, description="DeepSpeed JSON (e.g. recipes/accelerate/zero3.json)")
+    vllm_gpu_memory_utilization: float = Field(0.3, gt=0, le=1, description="colocate mode: vLLM share of GPU memory")
+    vllm_server_base_url: str | None = Field(None, description="server mode: URL of `trl vllm-serve`")
 
 
 class BaselineConfig(Section):
@@ -195,6 +204,16 @@ class EvalConfig(Section):
     vlm_judge_model: str = "Qwen/Qwen2.5-VL-7B-Instruct"
     gallery_size: int = Field(6, ge=0)
     baselines: BaselineConfig = BaselineConfig()
+    metric_batch_size: int = Field(16, gt=0, description="images per forward pass of DINO / LPIPS")
+    ssim_gaussian_weights: bool = Field(
+        False, description="SSIM gaussian window; False matches StarVector (skimage ignores sigma then)"
+    )
+    lpips_input: Literal["starvector", "lpips"] = Field(
+        "starvector", description="LPIPS input scaling: ImageNet-normalised as StarVector, or lpips' [-1, 1]"
+    )
+    input_size: int | None = Field(
+        None, gt=0, description="raster side classical baselines trace; None = render_size"
+    )
 
 
 class Recipe(Section):

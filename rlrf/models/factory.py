@@ -48,7 +48,9 @@ def build_processor(tokenizer, cfg: ModelConfig) -> Qwen2_5_VLProcessor:
     """
     unit = cfg.patch_size * MERGE_SIZE
     if cfg.image_size % unit:
-        raise ValueError(f"model.image_size={cfg.image_size} must be a multiple of patch_size*{MERGE_SIZE}={unit}")
+        raise ValueError(
+            f"model.image_size={cfg.image_size} must be a multiple of patch_size*{MERGE_SIZE}={unit}"
+        )
     pixels = cfg.image_size * cfg.image_size
     image_processor = Qwen2VLImageProcessor(
         size={"shortest_edge": pixels, "longest_edge": pixels},
@@ -84,12 +86,15 @@ def tiny_config(cfg: ModelConfig, tokenizer) -> Qwen2_5_VLConfig:
     t = max(1, half // 4)
     h = (half - t) // 2
     mrope_section = [t, h, half - t - h]
-    ids = {name: tokenizer.convert_tokens_to_ids(tok) for name, tok in (
-        ("image_token_id", IMAGE_PAD),
-        ("video_token_id", VIDEO_PAD),
-        ("vision_start_token_id", VISION_START),
-        ("vision_end_token_id", VISION_END),
-    )}
+    ids = {
+        name: tokenizer.convert_tokens_to_ids(tok)
+        for name, tok in (
+            ("image_token_id", IMAGE_PAD),
+            ("video_token_id", VIDEO_PAD),
+            ("vision_start_token_id", VISION_START),
+            ("vision_end_token_id", VISION_END),
+        )
+    }
     text = {
         "vocab_size": len(tokenizer),
         "hidden_size": cfg.hidden_size,
@@ -98,7 +103,11 @@ def tiny_config(cfg: ModelConfig, tokenizer) -> Qwen2_5_VLConfig:
         "num_attention_heads": cfg.num_attention_heads,
         "num_key_value_heads": cfg.num_key_value_heads,
         "max_position_embeddings": cfg.max_position_embeddings,
-        "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": mrope_section},
+        "rope_parameters": {
+            "rope_type": "default",
+            "rope_theta": 10000.0,
+            "mrope_section": mrope_section,
+        },
         "bos_token_id": tokenizer.bos_token_id,
         "eos_token_id": tokenizer.eos_token_id,
         "pad_token_id": tokenizer.pad_token_id,
@@ -137,7 +146,9 @@ def build_model(cfg: ModelConfig, tokenizer) -> Qwen2_5_VLForConditionalGenerati
                 cfg.name_or_path, dtype=dtype, attn_implementation=cfg.attn_implementation
             )
         except OSError as exc:
-            raise WeightsUnavailable(f"model weights {cfg.name_or_path!r} cannot be loaded: {exc}") from exc
+            raise WeightsUnavailable(
+                f"model weights {cfg.name_or_path!r} cannot be loaded: {exc}"
+            ) from exc
     _sync_generation_ids(model, tokenizer)
     return model
 

@@ -44,22 +44,28 @@ def generate_svgs(
         stop = min(start + batch_size, n)
         caps = captions[start:stop] if captions is not None else [None] * (stop - start)
         texts = [
-            processor.apply_chat_template(prompt_messages(task, c), tokenize=False, add_generation_prompt=True)
+            processor.apply_chat_template(
+                prompt_messages(task, c), tokenize=False, add_generation_prompt=True
+            )
             for c in caps
         ]
         kwargs = {"text": texts, "return_tensors": "pt", "padding": True, "padding_side": "left"}
         if task == "img2svg":
             kwargs["images"] = [im.convert("RGB") for im in images[start:stop]]
         batch = processor(**kwargs)
-        gen = {"max_new_tokens": max_new_tokens, "do_sample": do_sample, "eos_token_id": eos,
-               "pad_token_id": tokenizer.pad_token_id}
+        gen = {
+            "max_new_tokens": max_new_tokens,
+            "do_sample": do_sample,
+            "eos_token_id": eos,
+            "pad_token_id": tokenizer.pad_token_id,
+        }
         if do_sample:
             gen["temperature"] = temperature
         t0 = time.perf_counter()
         with torch.no_grad():
             ids = model.generate(**batch, **gen)
         seconds = (time.perf_counter() - t0) / (stop - start)
-        new = ids[:, batch["input_ids"].shape[1]:]
+        new = ids[:, batch["input_ids"].shape[1] :]
         for row in new.tolist():
             n_new = row.index(eos) + 1 if eos in row else len(row)
             text = tokenizer.decode(row[:n_new], skip_special_tokens=True)

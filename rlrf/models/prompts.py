@@ -16,7 +16,17 @@ Task = Literal["img2svg", "text2svg"]
 def prompt_messages(task: Task, caption: str | None = None) -> list[dict]:
     """A one-turn user prompt: the image placeholder + instruction, or the caption."""
     if task == "img2svg":
-        return [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": IMG2SVG_INSTRUCTION}]}]
+        return [
+            {
+                "role": "user",
+                "content": [{"type": "image"}, {"type": "text", "text": IMG2SVG_INSTRUCTION}],
+            }
+        ]
     if task == "text2svg":
-        return [{"role": "user", "content": [{"type": "text", "text": TEXT2SVG_INSTRUCTION + (caption or "")}]}]
+        return [
+            {
+                "role": "user",
+                "content": [{"type": "text", "text": TEXT2SVG_INSTRUCTION + (caption or "")}],
+            }
+        ]
     raise ValueError(f"unknown task {task!r} (expected img2svg or text2svg)")

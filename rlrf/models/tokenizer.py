@@ -83,11 +83,15 @@ def load_tokenizer(cfg: TokenizerConfig, trained_dir: Path | None) -> PreTrained
     """The recipe's hub id / local path when given, else the locally trained tokenizer."""
     source = cfg.name_or_path or (str(trained_dir) if trained_dir is not None else None)
     if source is None:
-        raise ValueError("tokenizer: name_or_path is unset and no trained tokenizer directory was given")
+        raise ValueError(
+            "tokenizer: name_or_path is unset and no trained tokenizer directory was given"
+        )
     try:
         tok = AutoTokenizer.from_pretrained(source)
     except OSError as exc:
-        raise OSError(f"tokenizer {source!r} could not be loaded (hub not reachable?): {exc}") from exc
+        raise OSError(
+            f"tokenizer {source!r} could not be loaded (hub not reachable?): {exc}"
+        ) from exc
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     return tok

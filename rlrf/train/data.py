@@ -1,0 +1,107 @@
+"""Curated rows → TRL datasets for SFT (prompt + completion) and GRPO (prompt + reward columns).
+
+Img2SVG inputs are the ground-truth SVG rendered at `model.image_size` (RLRF §3.1);
+rows whose GT does not render are dropped here and counted in the log, never fed
+as blank images.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pyarrow as pa
+from datasets import Dataset
+from PIL import Image
+
+from rlrf.config import ModelConfig
+from rlrf.models.prompts import prompt_messages
+
+log = logging.getLogger(__name__)
+
+
+def render_input(svg: str, size: int) -> Image.Image | None:
+    """The model's input image: the SVG rendered on white at size × size, or None on failure."""
+    try:
+        from rlrf.svg.render import render  # shared, sandboxed renderer
+    except ImportError:  # pragma: no cover - until rlrf.svg lands
+        return _cairosvg_render(svg, size)
+    arr = render(svg, size)
+    if not isinstance(arr, np.ndarray):
+        return None
+    return Image.fromarray(arr)
+
+
+def _cairosvg_render(svg: str, size: int) -> Image.Image | None:
+    import io
+
+    import cairosvg
+
+    try:
+        png = cairosvg.svg2png(bytestring=svg.encode(), output_width=size, output_height=size)
+    except Exception:  # noqa: BLE001 - any parse/render error is a per-row failure
+        return None
+    rgba = Image.open(io.BytesIO(png)).convert("RGBA")
+    white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    return Image.alpha_composite(white, rgba).convert("RGB")
+
+
+def _rows(table: pa.Table, max_rows: int | None) -> list[dict]:
+    rows = table.to_pylist()
+    return rows[:max_rows] if max_rows else rows
+
+
+def _with_inputs(rows: list[dict], cfg: ModelConfig) -> list[tuple[dict, Image.Image | None]]:
+    out, failed = [], 0
+    for row in rows:
+        image = render_input(row["svg"], cfg.image_size) if cfg.task == "img2svg" else None
+        if cfg.task == "img2svg" and image is None:
+            failed += 1
+            continue
+        out.append((row, image))
+    if failed:
+        log.warning("dropped %d of %d rows whose GT SVG does not render", failed, len(rows))
+    return out
+
+
+def sft_dataset(table: pa.Table, cfg: ModelConfig, max_rows: int | None = None) -> Dataset:
+    """Conversational prompt-completion rows; TRL masks the prompt out of the loss."""
+    records = []
+    for row, image in _with_inputs(_rows(table, max_rows), cfg):
+        rec = {
+            "prompt": prompt_messages(cfg.task, row.get("caption")),
+            "completion": [{"role": "assistant", "content": row["svg"]}],
+        }
+        if image is not None:
+            rec["image"] = image
+        records.append(rec)
+    if not records:
+        raise ValueError("SFT: no usable training rows")
+    return Dataset.from_list(records)
+
+
+def grpo_dataset(
+    table: pa.Table, cfg: ModelConfig, tokenizer, max_rows: int | None = None
+) -> Dataset:
+    """Prompt rows with the columns rewards read: gt_svg, sample_id, caption, gt_n_tokens.
+
+    gt_n_tokens drives the dynamic max length (RLRF §3.3).
+    """
+    pairs = _with_inputs(_rows(table, max_rows), cfg)
+    if not pairs:
+        raise ValueError("GRPO: no usable RL rows")
+    svgs = [row["svg"] for row, _ in pairs]
+    n_tokens = [len(ids) for ids in tokenizer(svgs, add_special_tokens=False)["input_ids"]]
+    records = []
+    for (row, image), n in zip(pairs, n_tokens, strict=True):
+        rec = {
+            "prompt": prompt_messages(cfg.task, row.get("caption")),
+            "gt_svg": row["svg"],
+            "sample_id": str(row["sample_id"]),
+            "caption": row.get("caption") or "",
+            "gt_n_tokens": n,
+        }
+        if image is not None:
+            rec["image"] = image
+        records.append(rec)
+    return Dataset.from_list(records)

@@ -1,0 +1,333 @@
+"""RLRF: GRPO on rendering rewards (RLRF §3, Alg. 1), wired to TRL's `GRPOTrainer`.
+
+Reads top to bottom like open-r1's `grpo.py`: recipe → SFT model → prompts with reward
+columns → rewards from the registry → trainer → train (resuming) → save → tables.
+What TRL does not do out of the box lives in `RLRFTrainer`:
+
+- dynamic max length (§3.3): each step's generation budget is the longest GT SVG in the
+  batch (tokens) + a margin, capped — short targets get short roll-outs;
+- reward warm-up: a term's weight ramps from `start·weight` to `weight`;
+- the paper's lr schedule: a fixed cut (`lr_decay`) every `lr_decay_steps`, no KL (β = 0);
+- one `rollouts` row per completion with every reward component, and per-step timings
+  (generate / score / optimise) in `train_log`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import torch
+from torch.optim.lr_scheduler import LambdaLR
+from transformers import TrainerCallback, set_seed
+from transformers.trainer_utils import get_last_checkpoint
+from trl import GRPOConfig as TrlGRPOConfig
+from trl import GRPOTrainer
+
+from rlrf.artifacts import write_table
+from rlrf.config import Recipe
+from rlrf.models.factory import load_trained
+from rlrf.train.callbacks import TimeBudgetCallback, TrainLogCallback
+from rlrf.train.data import grpo_dataset, render_input
+from rlrf.train.sft import use_cpu
+
+log = logging.getLogger(__name__)
+
+
+def dynamic_max_length(gt_n_tokens: list[int], margin: int, cap: int) -> int:
+    """Longest GT in the batch + margin, at most `cap` (RLRF §3.3)."""
+    return int(min(cap, max(gt_n_tokens) + margin))
+
+
+def warmup_weight(weight: float, warmup: dict | None, step: int) -> float:
+    """Linear ramp from `start·weight` at step 0 to `weight` at `steps` (None = constant)."""
+    if not warmup:
+        return weight
+    start, steps = float(warmup.get("start", 0.0)), max(1.0, float(warmup.get("steps", 1)))
+    return weight * (start + (1.0 - start) * min(1.0, step / steps))
+
+
+def step_decay(decay: float, every: int):
+    """lr multiplier: cut by `decay` (share) every `every` optimiser steps."""
+    return lambda step: (1.0 - decay) ** (step // every)
+
+
+class RLRFTrainer(GRPOTrainer):
+    """`GRPOTrainer` + dynamic max length, reward warm-up, timings and rollout rows."""
+
+    def __init__(
+        self,
+        *args,
+        length_margin: int,
+        length_cap: int,
+        warmups,
+        lr_decay,
+        lr_decay_steps,
+        render_size: int,
+        **kwargs,
+    ):
+        super().__init__(*args, **kwargs)
+        self.length_margin, self.length_cap = length_margin, length_cap
+        self.base_weights = self.reward_weights.clone()
+        self.warmups = warmups
+        self.lr_decay, self.lr_decay_steps = lr_decay, lr_decay_steps
+        self.render_size = render_size
+        self.rollout_rows: list[dict] = []
+        self._timing = {"generate": 0.0, "score": 0.0}
+
+    def create_scheduler(self, num_training_steps: int, optimizer=None):
+        if self.lr_scheduler is None:
+            self.lr_scheduler = LambdaLR(
+                optimizer or self.optimizer, step_decay(self.lr_decay, self.lr_decay_steps)
+            )
+        return self.lr_scheduler
+
+    def set_max_new_tokens(self, n: int) -> None:
+        """Point every generation backend at `n` new tokens for this batch."""
+        if self.use_vllm:
+            self.vllm_generation.max_completion_length = n
+        else:
+            self.generation_config.max_new_tokens = n
+            self.generation_kwargs["max_new_tokens"] = n
+
+    def _generate_and_score_completions(self, inputs):
+        local = max(int(x["gt_n_tokens"]) for x in inputs)
+        # every rank must generate for the same number of steps (ZeRO-3 gathers per forward)
+        longest = int(
+            self.accelerator.gather(torch.tensor([local], device=self.accelerator.device)).max()
+        )
+        n = dynamic_max_length([longest], self.length_margin, self.length_cap)
+        self.set_max_new_tokens(n)
+        self._metrics["train"]["dynamic_max_length"].append(float(n))
+        return super()._generate_and_score_completions(inputs)
+
+    def _generate(self, prompts):
+        t0 = time.perf_counter()
+        try:
+            return super()._generate(prompts)
+        finally:
+            self._timing["generate"] += time.perf_counter() - t0
+
+    def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
+        step = self.state.global_step
+        weights = [
+            warmup_weight(float(w), wu, step)
+            for w, wu in zip(self.base_weights, self.warmups, strict=True)
+        ]
+        self.reward_weights = torch.tensor(weights, dtype=torch.float32)
+        t0 = time.perf_counter()
+        rewards = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
+        self._timing["score"] += time.perf_counter() - t0
+        p = self.accelerator.process_index
+        local = rewards[p * len(prompts) : (p + 1) * len(prompts)].cpu().numpy()
+        self._record_rollouts(step + 1, inputs, completions, local, np.asarray(weights))
+        return rewards
+
+    def _record_rollouts(self, step, inputs, completions, rewards, weights) -> None:
+        from rlrf.train._reward_shim import extract  # replaced by rlrf.svg.extract when it lands
+
+        totals = np.nansum(rewards * weights[None, :], axis=1)
+        for i, (x, c) in enumerate(zip(inputs, completions, strict=True)):
+            text = c[0]["content"] if isinstance(c, list) else c
+            svg = extract(text)
+            ok = svg is not None and render_input(svg, self.render_size) is not None
+            row = {
+                "step": step,
+                "sample_id": x["sample_id"],
+                "k": i % self.num_generations,
+                "completion": text,
+                "svg": svg,
+                "render_ok": ok,
+                "error": None if ok else ("no_svg" if svg is None else "render_failed"),
+            }
+            for j, name in enumerate(self.reward_func_names):
+                row[name] = float(rewards[i, j])
+            row["total"] = float(totals[i])
+            self.rollout_rows.append(row)
+
+    def training_step(self, model, inputs, num_items_in_batch):
+        before = dict(self._timing)
+        t0 = time.perf_counter()
+        out = super().training_step(model, inputs, num_items_in_batch)
+        total = time.perf_counter() - t0
+        gen = self._timing["generate"] - before["generate"]
+        score = self._timing["score"] - before["score"]
+        m = self._metrics["train"]
+        m["time/generate_s"].append(gen)
+        m["time/score_s"].append(score)
+        m["time/optimise_s"].append(max(0.0, total - gen - score))
+        return out
+
+
+class _FlushTables(TrainerCallback):
+    """Write train_log and rollouts at every checkpoint, so an interrupted run keeps them."""
+
+    def __init__(self, flush):
+        self.flush = flush
+
+    def on_save(self, args, state, control, **kwargs):
+        self.flush()
+
+
+def _merge(path: Path, new_rows: list[dict], keep_upto: int | None) -> pa.Table:
+    """Rows of an earlier (interrupted) run up to its checkpoint step, then this run's rows."""
+    tables = []
+    if keep_upto is not None and path.exists():
+        old = pq.read_table(path)
+        tables.append(old.filter(pa.compute.less_equal(old.column("step"), keep_upto)))
+    if new_rows:
+        keys: list[str] = []
+        for r in new_rows:
+            keys += [k for k in r if k not in keys]
+        tables.append(pa.table({k: [r.get(k) for r in new_rows] for k in keys}))
+    if not tables:
+        return pa.table({"step": pa.array([], pa.int64())})
+    return pa.concat_tables(tables, promote_options="permissive")
+
+
+def grpo_args(recipe: Recipe, output_dir: Path, reward_weights: list[float]) -> TrlGRPOConfig:
+    g, cpu = recipe.grpo, use_cpu(recipe)
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    completions = g.prompts_per_step * g.num_generations
+    if completions % (g.grad_accum * world):
+        raise ValueError(
+            f"grpo: prompts_per_step*num_generations={completions} must divide by grad_accum*world_size="
+            f"{g.grad_accum * world}"
+        )
+    vllm = {}
+    if g.use_vllm:
+        vllm = {
+            "use_vllm": True,
+            "vllm_mode": g.vllm_mode,
+            "vllm_gpu_memory_utilization": g.vllm_gpu_memory_utilization,
+        }
+        if g.vllm_mode == "server":
+            vllm["vllm_server_base_url"] = g.vllm_server_base_url
+    return TrlGRPOConfig(
+        output_dir=str(output_dir),
+        max_steps=g.max_steps,
+        learning_rate=g.learning_rate,
+        per_device_train_batch_size=completions
+        // (g.grad_accum * world),  # completions, not prompts
+        gradient_accumulation_steps=g.grad_accum,
+        num_generations=g.num_generations,
+        temperature=g.temperature,
+        top_p=g.top_p,
+        epsilon=g.epsilon,
+        beta=g.beta,
+        loss_type=g.loss_type,
+        max_completion_length=g.max_completion_length,
+        reward_weights=reward_weights,
+        logging_steps=g.logging_steps,
+        save_steps=g.save_steps,
+        save_total_limit=2,
+        seed=recipe.seed,
+        use_cpu=cpu,
+        bf16=not cpu and recipe.model.dtype == "bfloat16",
+        gradient_checkpointing=False if cpu else g.gradient_checkpointing,
+        report_to="none",
+        disable_tqdm=True,
+        log_completions=False,
+        deepspeed=g.deepspeed,
+        **vllm,
+    )
+
+
+def _build_rewards(recipe: Recipe, tokenizer):
+    """(callables, weights, warm-ups, dropped names) from the reward registry."""
+    try:
+        from rlrf.rewards.registry import build_rewards
+    except ImportError:
+        from rlrf.train._reward_shim import build_rewards
+    return build_rewards(
+        recipe.rewards, recipe.render, recipe.model.image_size, tokenizer=tokenizer
+    )
+
+
+def run_grpo(
+    recipe: Recipe, rl_rows: pa.Table, init_model_dir: Path, out_dir: Path, *, callbacks=None
+) -> dict:
+    """RL-fine-tune the SFT model in `init_model_dir` on `rl_rows`; resumes from out_dir/checkpoints."""
+    out_dir, g = Path(out_dir), recipe.grpo
+    set_seed(recipe.seed)
+    model, processor = load_trained(Path(init_model_dir))
+    model.train()
+    tokenizer = processor.tokenizer
+    dataset = grpo_dataset(rl_rows, recipe.model, tokenizer, g.max_train_rows)
+    funcs, weights, warmups, dropped = _build_rewards(recipe, tokenizer)
+    if dropped:
+        log.warning("GRPO runs without reward terms %s (weights unavailable)", dropped)
+    log.info("GRPO on %d prompts, rewards %s", len(dataset), [f.__name__ for f in funcs])
+
+    ckpt_dir = out_dir / "checkpoints"
+    resume = get_last_checkpoint(str(ckpt_dir)) if ckpt_dir.exists() else None
+    resumed_step = int(Path(resume).name.split("-")[-1]) if resume else None
+    logger, budget = TrainLogCallback("grpo"), TimeBudgetCallback(g.time_budget_s)
+    trainer = RLRFTrainer(
+        model=model,
+        reward_funcs=funcs,
+        args=grpo_args(recipe, ckpt_dir, list(weights)),
+        train_dataset=dataset,
+        processing_class=processor if recipe.model.task == "img2svg" else tokenizer,
+        callbacks=[logger, budget, *(callbacks or [])],
+        length_margin=g.max_length_margin,
+        length_cap=g.max_completion_length,
+        warmups=list(warmups),
+        lr_decay=g.lr_decay,
+        lr_decay_steps=g.lr_decay_steps,
+        render_size=recipe.model.image_size,
+    )
+
+    def flush() -> None:
+        if trainer.accelerator.is_main_process:
+            write_table(
+                _merge(out_dir / "train_log.parquet", logger.rows, resumed_step),
+                out_dir / "train_log.parquet",
+            )
+            write_table(
+                _merge(out_dir / "rollouts.parquet", trainer.rollout_rows, resumed_step),
+                out_dir / "rollouts.parquet",
+            )
+
+    trainer.add_callback(_FlushTables(flush))
+    if resume:
+        log.info("resuming GRPO from %s", resume)
+    t0 = time.perf_counter()
+    trainer.train(resume_from_checkpoint=resume)
+    seconds = time.perf_counter() - t0
+    flush()
+    model_dir = out_dir / "model"
+    trainer.save_model(str(model_dir))
+    processor.save_pretrained(str(model_dir))
+    return _summary(
+        pq.read_table(out_dir / "train_log.parquet"), trainer, seconds, dropped, resume, budget.hit
+    )
+
+
+def _summary(train_log: pa.Table, trainer, seconds, dropped, resume, budget_hit) -> dict:
+    rows = [r for r in train_log.to_pylist() if r.get("reward") is not None]
+    rewards = [r["reward"] for r in rows]
+    tenth = max(1, len(rewards) // 10)
+    mean = lambda xs: float(np.mean(xs)) if xs else None  # noqa: E731
+    return {
+        "steps": int(trainer.state.global_step),
+        "seconds": seconds,
+        "reward_first_10pct": mean(rewards[:tenth]),
+        "reward_last_10pct": mean(rewards[-tenth:]),
+        "frac_reward_zero_std_mean": mean(
+            [
+                r.get("frac_reward_zero_std")
+                for r in rows
+                if r.get("frac_reward_zero_std") is not None
+            ]
+        ),
+        "dropped_rewards": list(dropped),
+        "resumed_from": resume,
+        "stopped_by_time_budget": budget_hit,
+        "rollouts": len(trainer.rollout_rows),
+    }

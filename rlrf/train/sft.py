@@ -1,0 +1,103 @@
+"""Supervised fine-tuning: image (or caption) → SVG code, loss on the SVG only (RLRF §3.1).
+
+Reads top to bottom like open-r1's `sft.py`: recipe → tokenizer/processor/model → data →
+TRL `SFTTrainer` → train (resuming from the newest checkpoint) → save → train_log.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import torch
+from transformers import set_seed
+from transformers.trainer_utils import get_last_checkpoint
+from trl import SFTConfig as TrlSFTConfig
+from trl import SFTTrainer
+
+from rlrf.config import Recipe
+from rlrf.models.factory import build_model, build_processor
+from rlrf.models.tokenizer import load_tokenizer
+from rlrf.train.callbacks import TimeBudgetCallback, TrainLogCallback, append_train_log
+from rlrf.train.data import sft_dataset
+
+log = logging.getLogger(__name__)
+
+
+def use_cpu(recipe: Recipe) -> bool:
+    return recipe.device == "cpu" or (recipe.device == "auto" and not torch.cuda.is_available())
+
+
+def sft_args(recipe: Recipe, output_dir: Path) -> TrlSFTConfig:
+    """TRL arguments from the recipe's sft section (CPU: fp32, no gradient checkpointing)."""
+    s, cpu = recipe.sft, use_cpu(recipe)
+    return TrlSFTConfig(
+        output_dir=str(output_dir),
+        num_train_epochs=s.epochs,
+        max_steps=s.max_steps,
+        learning_rate=s.learning_rate,
+        lr_scheduler_type=s.lr_scheduler,
+        per_device_train_batch_size=s.batch_size,
+        gradient_accumulation_steps=s.grad_accum,
+        warmup_steps=s.warmup_ratio,  # a float in [0, 1) is a ratio in transformers 5
+        weight_decay=s.weight_decay,
+        max_length=s.max_length,
+        completion_only_loss=True,
+        logging_steps=s.logging_steps,
+        save_steps=s.save_steps,
+        save_total_limit=2,
+        seed=recipe.seed,
+        use_cpu=cpu,
+        bf16=not cpu and recipe.model.dtype == "bfloat16",
+        gradient_checkpointing=False if cpu else s.gradient_checkpointing,
+        dataloader_num_workers=0,
+        report_to="none",
+        disable_tqdm=True,
+        deepspeed=s.deepspeed,
+    )
+
+
+def run_sft(recipe: Recipe, train_rows: pa.Table, tokenizer_dir: Path, out_dir: Path) -> dict:
+    """Fine-tune the recipe's model on `train_rows`; write model/, checkpoints/, train_log.parquet."""
+    out_dir = Path(out_dir)
+    set_seed(recipe.seed)
+    tokenizer = load_tokenizer(recipe.tokenizer, tokenizer_dir)
+    processor = build_processor(tokenizer, recipe.model)
+    model = build_model(recipe.model, tokenizer)
+    dataset = sft_dataset(train_rows, recipe.model, recipe.sft.max_train_rows)
+    log.info("SFT on %d rows (%s)", len(dataset), recipe.model.task)
+
+    ckpt_dir = out_dir / "checkpoints"
+    logger, budget = TrainLogCallback("sft"), TimeBudgetCallback(recipe.sft.time_budget_s)
+    trainer = SFTTrainer(
+        model=model,
+        args=sft_args(recipe, ckpt_dir),
+        train_dataset=dataset,
+        processing_class=processor if recipe.model.task == "img2svg" else tokenizer,
+        callbacks=[logger, budget],
+    )
+    resume = get_last_checkpoint(str(ckpt_dir)) if ckpt_dir.exists() else None
+    if resume:
+        log.info("resuming SFT from %s", resume)
+    t0 = time.perf_counter()
+    result = trainer.train(resume_from_checkpoint=resume)
+    seconds = time.perf_counter() - t0
+
+    model_dir = out_dir / "model"
+    trainer.save_model(str(model_dir))
+    processor.save_pretrained(str(model_dir))
+    append_train_log(out_dir / "train_log.parquet", logger.table())
+    losses = [r["loss"] for r in logger.rows if r.get("loss") is not None]
+    return {
+        "steps": int(trainer.state.global_step),
+        "rows": len(dataset),
+        "seconds": seconds,
+        "train_loss": float(result.training_loss),
+        "loss_first": losses[0] if losses else None,
+        "loss_last": losses[-1] if losses else None,
+        "stopped_by_time_budget": budget.hit,
+        "resumed_from": resume,
+        "n_params": sum(p.numel() for p in model.parameters()),
+    }
