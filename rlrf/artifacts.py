@@ -153,6 +153,14 @@ class Store:
                 return d, m
         return None
 
+    def find_unfinished(self, stage: str, recipe_hash: str, upstream: dict[str, str]) -> Path | None:
+        """Newest run of `stage` with the same inputs that was interrupted or failed: resume there."""
+        for d in sorted(self.recipe_dir.glob(f"*/{stage}"), reverse=True):
+            m = Manifest.read(d)
+            if m is not None and m.status != "done" and m.recipe_hash == recipe_hash and m.upstream == upstream:
+                return d
+        return None
+
     def require(self, stage: str) -> tuple[Path, Manifest]:
         found = self.latest(stage)
         if found is None:

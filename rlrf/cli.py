@@ -1,0 +1,100 @@
+"""`rlrf` command line: query the results with SQL, print the summary, run the flow."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from rlrf.artifacts import Store, connect
+from rlrf.config import RecipeError, load_recipe
+
+
+def _store(recipe: str) -> Store:
+    cfg = load_recipe(recipe)
+    return Store(cfg.artifacts_dir, cfg.name)
+
+
+def cmd_sql(args) -> int:
+    store = _store(args.recipe)
+    con = connect(store.root / "rlrf.duckdb", store=store)
+    try:
+        rel = con.sql(args.query)
+        if rel is None:
+            return 0
+        if args.csv:
+            cols = rel.columns
+            print(",".join(cols))
+            for row in rel.fetchall():
+                print(",".join("" if v is None else str(v) for v in row))
+        else:
+            rel.show(max_rows=args.max_rows, max_width=args.max_width)
+    finally:
+        con.close()
+    return 0
+
+
+def cmd_summary(args) -> int:
+    from rlrf.summary import summary_markdown
+
+    store = _store(args.recipe)
+    con = connect(store.root / "rlrf.duckdb", store=store)
+    try:
+        print(summary_markdown(con, store))
+    finally:
+        con.close()
+    return 0
+
+
+def cmd_views(args) -> int:
+    store = _store(args.recipe)
+    con = connect(store.root / "rlrf.duckdb", store=store)
+    try:
+        for (name,) in con.execute(
+            "SELECT view_name FROM duckdb_views() WHERE NOT internal ORDER BY view_name"
+        ).fetchall():
+            print(name)
+    finally:
+        con.close()
+    return 0
+
+
+def cmd_run(args) -> int:
+    from flows.rlrf_flow import rlrf
+
+    rlrf(recipe=args.recipe, stages=args.stages, force=args.force)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="rlrf", description=__doc__)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    q = sub.add_parser("sql", help="run SQL over the run's DuckDB views and print a table")
+    q.add_argument("query")
+    q.add_argument("--recipe", default="tiny")
+    q.add_argument("--csv", action="store_true")
+    q.add_argument("--max-rows", type=int, default=100)
+    q.add_argument("--max-width", type=int, default=200)
+    q.set_defaults(fn=cmd_sql)
+    s = sub.add_parser("summary", help="print the run summary")
+    s.add_argument("--recipe", default="tiny")
+    s.set_defaults(fn=cmd_summary)
+    v = sub.add_parser("views", help="list the queryable views")
+    v.add_argument("--recipe", default="tiny")
+    v.set_defaults(fn=cmd_views)
+    r = sub.add_parser("run", help="run the flow in-process (no server; `make run` uses deployments)")
+    r.add_argument("--recipe", default="tiny")
+    r.add_argument("--stages", default="all")
+    r.add_argument("--force", action="store_true")
+    r.set_defaults(fn=cmd_run)
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.fn(args)
+    except (RecipeError, FileNotFoundError, ValueError) as exc:
+        print(f"rlrf: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,171 @@
+"""Curation (paper §4, App. A) as three pure steps the flow wires together:
+
+1. `prepare`  normalise text, cheap vectorised filters, dedupe on content hash;
+2. `route`    OOD sources to their splits, the rest to an eval or a train pool by hash;
+3. `select`   render/token based filters: SVG-Stack-Hard test (clustered, stratified),
+              the high-entropy RL set, the SFT train set, OOD samples.
+
+Between 2 and 3 the flow trains the tokenizer on the train pool and computes render
+features in parallel shards. Every input row gets funnel rows until it leaves.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from rlrf.config import CurateConfig, DataConfig
+from rlrf.data.filters import cheap_filters
+from rlrf.data.funnel import Funnel
+from rlrf.data.normalize import round_decimals, strip_xml_header, svg_hash
+from rlrf.data.splits import eval_bucket, kmeans_labels, random_sample, stratified_sample
+
+SAMPLES_SCHEMA = pa.schema([
+    ("sample_id", pa.string()),
+    ("source", pa.string()),
+    ("kind", pa.string()),
+    ("split", pa.string()),
+    ("svg", pa.string()),
+    ("hash", pa.string()),
+    ("n_tokens", pa.int32()),
+    ("width", pa.float32()),
+    ("height", pa.float32()),
+    ("color_entropy", pa.float32()),
+    ("white_share", pa.float32()),
+    ("cluster", pa.int32()),
+    ("caption", pa.string()),
+    ("license", pa.string()),
+])
+
+TRAIN_POOL, EVAL_POOL = "train_pool", "eval_pool"
+
+
+def prepare(raw: pa.Table, cfg: CurateConfig, funnel: Funnel) -> pa.Table:
+    """Normalise and apply cheap filters (the 2.1M -> 1.7M step); adds a `hash` column."""
+    svg = strip_xml_header(raw["svg"])
+    svg = round_decimals(svg, cfg.round_decimals)
+    rows = raw.set_column(raw.schema.get_field_index("svg"), "svg", svg)
+    for name, drop_fn in cheap_filters(cfg):
+        dropped = drop_fn(rows["svg"])
+        funnel.record(rows["sample_id"], rows["source"], name, dropped)
+        rows = rows.filter(pc.invert(dropped))
+    hashes = svg_hash(rows["svg"])
+    first = _first_occurrence(hashes)
+    funnel.record(rows["sample_id"], rows["source"], "dedupe", ~first,
+                  reasons=["duplicate" if not f else "pass" for f in first])
+    rows = rows.append_column("hash", pa.array(hashes, pa.string())).filter(pa.array(first))
+    return rows
+
+
+def route(rows: pa.Table, data: DataConfig, cfg: CurateConfig, funnel: Funnel) -> dict[str, pa.Table]:
+    """OOD sources go to their split pools; in-distribution rows to eval/train pools by hash."""
+    sources = rows["source"].to_pylist()
+    pool_of = {src: split for split, srcs in data.ood_sources.items() for src in srcs}
+    held_out = eval_bucket(rows["hash"].to_pylist(), cfg.test_fraction)
+    pools = [pool_of.get(s) or (EVAL_POOL if h else TRAIN_POOL) for s, h in zip(sources, held_out, strict=True)]
+    funnel.record(rows["sample_id"], rows["source"], "route", [False] * len(pools), reasons=pools)
+    out = {}
+    pool_arr = pa.array(pools, pa.string())
+    for p in sorted(set(pools)):
+        out[p] = rows.filter(pc.equal(pool_arr, p))
+    return out
+
+
+def select(pools: dict[str, pa.Table], features: pa.Table, n_tokens: dict[str, int],
+           cfg: CurateConfig, seed: int, funnel: Funnel) -> pa.Table:
+    """Apply render/token filters per pool and sample the final splits."""
+    feats = {r["sample_id"]: r for r in features.to_pylist()}
+    parts = []
+    for pool, rows in sorted(pools.items()):
+        rows = _with_features(rows, feats, n_tokens)
+        rows = _drop(rows, funnel, "broken", lambda r: not r["render_ok"],
+                     lambda r: f"render_failed:{r['render_error']}")
+        rows = _drop(rows, funnel, "white_background", lambda r: r["white_share"] >= cfg.white_threshold)
+        if pool == EVAL_POOL:
+            parts.append(_select_test_hard(rows, cfg, seed, funnel))
+        elif pool == TRAIN_POOL:
+            parts.append(_select_train_rl(rows, cfg, seed, funnel))
+        else:
+            keep = set(random_sample(len(rows), cfg.ood_size, seed).tolist())
+            rows = _drop(rows, funnel, "quota", lambda r, k=keep: r["_i"] not in k, reindex=False)
+            parts.append(_assign(rows, pool))
+    return pa.Table.from_pylist([r for part in parts for r in part], schema=SAMPLES_SCHEMA)
+
+
+def _select_test_hard(rows: list[dict], cfg: CurateConfig, seed: int, funnel: Funnel) -> list[dict]:
+    rows = _drop(rows, funnel, "low_color_entropy", lambda r: r["color_entropy"] < cfg.hard_min_color_entropy)
+    rows = _drop(rows, funnel, "short", lambda r: r["n_tokens"] < cfg.hard_min_tokens)
+    feats = np.array([r["_hist"] for r in rows], dtype=np.float32).reshape(len(rows), -1)
+    labels = kmeans_labels(feats, cfg.cluster.k, seed)
+    for r, c in zip(rows, labels, strict=True):
+        r["cluster"] = int(c)
+    keep = set(stratified_sample(labels, cfg.test_hard_size, seed).tolist())
+    rows = _drop(rows, funnel, "quota", lambda r: r["_i"] not in keep, reindex=False)
+    return _assign(rows, "test_hard")
+
+
+def _select_train_rl(rows: list[dict], cfg: CurateConfig, seed: int, funnel: Funnel) -> list[dict]:
+    if cfg.train_max_tokens is not None:
+        rows = _drop(rows, funnel, "too_long", lambda r: r["n_tokens"] > cfg.train_max_tokens)
+    eligible = [i for i, r in enumerate(rows)
+                if r["color_entropy"] >= cfg.rl_min_color_entropy and r["n_tokens"] >= cfg.rl_min_tokens]
+    picked = {eligible[i] for i in random_sample(len(eligible), cfg.rl_size, seed)}
+    splits = ["rl" if i in picked else "train" for i in range(len(rows))]
+    funnel.record([r["sample_id"] for r in rows], [r["source"] for r in rows], "rl_select",
+                  [False] * len(rows), reasons=splits)
+    return [dict(r, split=s) for r, s in zip(rows, splits, strict=True)]
+
+
+def _with_features(rows: pa.Table, feats: dict[str, dict], n_tokens: dict[str, int]) -> list[dict]:
+    out = []
+    for r in rows.to_pylist():
+        f = feats[r["sample_id"]]
+        w, h = viewbox_size(r["svg"])
+        out.append(dict(r, render_ok=f["render_ok"], render_error=f["render_error"],
+                        white_share=f["white_share"], color_entropy=f["color_entropy"],
+                        _hist=f["color_hist"], n_tokens=n_tokens[r["sample_id"]],
+                        width=w, height=h, cluster=None))
+    return out
+
+
+def _drop(rows: list[dict], funnel: Funnel, name: str, pred, reason=None, reindex: bool = True) -> list[dict]:
+    if reindex:
+        for i, r in enumerate(rows):
+            r["_i"] = i
+    dropped = [bool(pred(r)) for r in rows]
+    reasons = [(reason(r) if reason else name) if d else "pass" for r, d in zip(rows, dropped, strict=True)]
+    funnel.record([r["sample_id"] for r in rows], [r["source"] for r in rows], name, dropped, reasons)
+    kept = [r for r, d in zip(rows, dropped, strict=True) if not d]
+    for i, r in enumerate(kept):
+        r["_i"] = i
+    return kept
+
+
+def _assign(rows: list[dict], split: str) -> list[dict]:
+    return [dict(r, split=split) for r in rows]
+
+
+def _first_occurrence(hashes: list[str]) -> np.ndarray:
+    seen: set[str] = set()
+    first = np.zeros(len(hashes), dtype=bool)
+    for i, h in enumerate(hashes):
+        if h not in seen:
+            seen.add(h)
+            first[i] = True
+    return first
+
+
+_VIEWBOX = re.compile(r"""viewBox\s*=\s*["']\s*[-\d.eE+]+[\s,]+[-\d.eE+]+[\s,]+([-\d.eE+]+)[\s,]+([-\d.eE+]+)""")
+
+
+def viewbox_size(svg: str) -> tuple[float | None, float | None]:
+    m = _VIEWBOX.search(svg or "")
+    if not m:
+        return None, None
+    try:
+        return float(m.group(1)), float(m.group(2))
+    except ValueError:
+        return None, None

@@ -1,0 +1,94 @@
+"""Raw SVG rows: the bundled corpus, SVG-Stack through `datasets`, or a local file.
+
+Every source yields the same columns: sample_id, source, kind, svg, caption, license.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from rlrf.config import DataConfig, repo_root
+
+log = logging.getLogger(__name__)
+
+RAW_COLUMNS = ("sample_id", "source", "kind", "svg", "caption", "license")
+
+
+def load_rows(cfg: DataConfig) -> pa.Table:
+    if cfg.source == "bundled":
+        from rlrf.data.corpus import load_bundled
+
+        table = load_bundled(_resolve(cfg.bundled_path))
+    elif cfg.source == "hf":
+        table = _from_datasets(cfg)
+    else:
+        table = _from_local(cfg)
+    if cfg.max_rows is not None and table.num_rows > cfg.max_rows:
+        table = table.slice(0, cfg.max_rows)
+    return _conform(table)
+
+
+def _resolve(path: str) -> Path:
+    p = Path(path)
+    return p if p.is_absolute() else repo_root() / p
+
+
+def _from_datasets(cfg: DataConfig) -> pa.Table:
+    """SVG-Stack via the hub (`starvector/svg-stack`: columns Filename, Svg)."""
+    import datasets
+
+    try:
+        ds = datasets.load_dataset(cfg.hf_id, split=cfg.hf_split)
+    except Exception as exc:  # noqa: BLE001 - the hub raises many types; say which dataset failed
+        raise RuntimeError(
+            f"could not load dataset '{cfg.hf_id}' (split {cfg.hf_split}) through `datasets`: {exc}. "
+            "Offline? Point data.source=local and data.path at a Parquet/JSON copy with the same columns."
+        ) from exc
+    return _svg_stack_columns(ds.data.table, cfg, origin=cfg.hf_id)
+
+
+def _from_local(cfg: DataConfig) -> pa.Table:
+    if not cfg.path:
+        raise ValueError("data.path: required when data.source is 'local'")
+    path = _resolve(cfg.path)
+    if not path.exists():
+        raise FileNotFoundError(f"data.path: {path} does not exist")
+    if path.suffix == ".parquet" or path.is_dir():
+        import pyarrow.dataset as ds
+
+        table = ds.dataset(path, format="parquet").to_table()
+    else:
+        import pyarrow.json as pj
+
+        table = pj.read_json(path)
+    return _svg_stack_columns(table, cfg, origin=str(path))
+
+
+def _svg_stack_columns(table: pa.Table, cfg: DataConfig, origin: str) -> pa.Table:
+    missing = [c for c in (cfg.svg_column, cfg.id_column) if c not in table.column_names]
+    if missing:
+        raise ValueError(f"{origin}: missing column(s) {missing}; found {table.column_names} "
+                         "(set data.svg_column / data.id_column)")
+    n = table.num_rows
+    caption = (table[cfg.caption_column] if cfg.caption_column and cfg.caption_column in table.column_names
+               else pa.nulls(n, pa.string()))
+    source = origin.rstrip("/").split("/")[-1]
+    return pa.table({
+        "sample_id": pc.cast(table[cfg.id_column], pa.string()),
+        "source": pa.array([source] * n, pa.string()),
+        "kind": pa.array(["svg_stack"] * n, pa.string()),
+        "svg": pc.cast(table[cfg.svg_column], pa.string()),
+        "caption": pc.cast(caption, pa.string()),
+        "license": pa.nulls(n, pa.string()),
+    })
+
+
+def _conform(table: pa.Table) -> pa.Table:
+    cols = {}
+    for c in RAW_COLUMNS:
+        cols[c] = pc.cast(table[c], pa.string()) if c in table.column_names else pa.nulls(table.num_rows, pa.string())
+    return pa.table(cols)

@@ -1,0 +1,64 @@
+"""The run summary a user reads at the end of `make run`: splits, funnel, training
+numbers, leaderboard, and every metric or reward that was unavailable (said loudly)."""
+
+from __future__ import annotations
+
+import json
+
+from rlrf.artifacts import Manifest, Store
+
+
+def _table(con, sql: str, params: list | None = None, limit: int = 40) -> str:
+    try:
+        rel = con.execute(sql, params or [])
+    except Exception as exc:  # noqa: BLE001 - a missing view just means the stage has not run
+        return f"_(not available: {str(exc).splitlines()[0]})_"
+    cols = [d[0] for d in rel.description]
+    rows = rel.fetchmany(limit)
+    if not rows:
+        return "_(no rows)_"
+    fmt = [" | ".join(cols), " | ".join("---" for _ in cols)]
+    for r in rows:
+        fmt.append(" | ".join(_cell(v) for v in r))
+    return "\n".join(fmt)
+
+
+def _cell(v) -> str:
+    if v is None:
+        return "NULL"
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def _views(con) -> set[str]:
+    return {r[0] for r in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+
+
+def summary_markdown(con, store: Store) -> str:
+    views = _views(con)
+    out = [f"# rlrf run summary: recipe `{store.recipe}`", ""]
+    out += ["## Rows per split", _table(con, "SELECT split, count(*) AS n FROM samples GROUP BY split ORDER BY split")
+            if "samples" in views else "_(curate has not run)_", ""]
+    if "funnel_summary" in views:
+        out += ["## Curation funnel (rows_in = kept + dropped)",
+                _table(con, "SELECT step, filter, rows_in, kept, dropped, reasons FROM funnel_summary"), ""]
+    for stage in ("sft", "grpo", "eval"):
+        found = store.latest(stage)
+        if found is None:
+            continue
+        d, m = found
+        out += [f"## {stage}", f"artifacts: `{d}`"]
+        summary_file = d / "summary.json"
+        if summary_file.exists():
+            out += ["```json", json.dumps(json.loads(summary_file.read_text()), indent=1)[:4000], "```"]
+        out += _notes(m)
+        out.append("")
+    if "leaderboard" in views:
+        out += ["## Leaderboard (mean per model x split; see `rlrf sql` for CIs)",
+                _table(con, "SELECT * FROM leaderboard ORDER BY split, model_label"), ""]
+    return "\n".join(out)
+
+
+def _notes(m: Manifest) -> list[str]:
+    return [f"> **NOTE** {n}" for n in m.notes]
