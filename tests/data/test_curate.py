@@ -1,0 +1,124 @@
+"""Curation rules on hand-made SVGs that each hit one rule, plus funnel accounting."""
+
+import pyarrow as pa
+import pytest
+
+from rlrf.config import CurateConfig, DataConfig, RenderConfig
+from rlrf.data.curate import prepare, route, select
+from rlrf.data.features import color_entropy, render_features
+from rlrf.data.funnel import Funnel
+
+NS = 'xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"'
+
+
+def colourful(i: int) -> str:
+    cells = "".join(
+        f'<rect x="{x * 8}" y="{y * 8}" width="8" height="8" fill="#{(i * 37 + x * 64) % 256:02x}{(y * 64) % 256:02x}{(i * 91) % 256:02x}"/>'
+        for x in range(4) for y in range(4)
+    )
+    return f"<svg {NS}>{cells}</svg>"
+
+
+def icon(i: int) -> str:
+    return f'<svg {NS}><circle cx="16" cy="16" r="{4 + i % 10}" fill="black"/><rect x="{i % 20}" y="2" width="6" height="6"/></svg>'
+
+
+BROKEN = f"<svg {NS}><rect width='10' height=</svg>"
+WHITE = f'<svg {NS}><rect width="32" height="32" fill="#fff"/></svg>'
+
+
+def raw(rows):
+    return pa.table({
+        "sample_id": [r[0] for r in rows],
+        "source": [r[1] for r in rows],
+        "kind": ["icon"] * len(rows),
+        "svg": [r[2] for r in rows],
+        "caption": [None] * len(rows),
+        "license": ["MIT"] * len(rows),
+    })
+
+
+@pytest.fixture(scope="module")
+def curated():
+    rows = [(f"c{i}", "set_a", colourful(i)) for i in range(40)]
+    rows += [(f"i{i}", "set_a", icon(i)) for i in range(40)]
+    rows += [("dup", "set_a", colourful(0)), ("broken", "set_a", BROKEN), ("white", "set_a", WHITE),
+             ("b64", "set_a", icon(1).replace("</svg>", f'<image href="data:image/png;base64,{"A" * 900}"/></svg>'))]
+    rows += [(f"o{i}", "emoji_set", colourful(100 + i)) for i in range(12)]
+    table = raw(rows)
+    cfg = CurateConfig(render_size=32, white_threshold=0.99, hard_min_tokens=30, hard_min_color_entropy=1.0,
+                       test_hard_size=3, rl_min_tokens=0, rl_min_color_entropy=2.0, rl_size=5,
+                       test_fraction=0.3, ood_size=5, max_base64_chars=512)
+    data = DataConfig(ood_sources={"ood_emoji": ["emoji_set"]})
+    funnel = Funnel()
+    kept = prepare(table, cfg, funnel)
+    pools = route(kept, data, cfg, funnel)
+    everything = pa.concat_tables(list(pools.values()))
+    feats = render_features(everything["sample_id"].to_pylist(), everything["svg"].to_pylist(), 32,
+                            RenderConfig(timeout_s=5, workers=2))
+    n_tokens = {sid: len(svg) // 4 for sid, svg in zip(everything["sample_id"].to_pylist(),
+                                                       everything["svg"].to_pylist(), strict=True)}
+    samples = select(pools, feats, n_tokens, cfg, 0, funnel)
+    return table, samples, funnel.table().to_pylist()
+
+
+def reason_of(funnel, sid):
+    dropped = [r for r in funnel if r["sample_id"] == sid and not r["kept"]]
+    return dropped[0]["filter"] if dropped else None
+
+
+def test_each_rule_drops_its_row(curated):
+    _, samples, funnel = curated
+    assert reason_of(funnel, "dup") == "dedupe"
+    assert reason_of(funnel, "b64") == "base64_image"
+    ids = set(samples["sample_id"].to_pylist())
+    assert "dup" not in ids and "b64" not in ids
+    # broken / white rows are dropped wherever they were routed
+    assert reason_of(funnel, "broken") == "broken"
+    assert reason_of(funnel, "white") == "white_background"
+
+
+def test_funnel_accounts_for_every_row(curated):
+    table, samples, funnel = curated
+    by_filter = {}
+    for r in funnel:
+        f = by_filter.setdefault(r["filter"], {"in": 0, "kept": 0, "dropped": 0})
+        f["in"] += 1
+        f["kept" if r["kept"] else "dropped"] += 1
+    for f in by_filter.values():
+        assert f["in"] == f["kept"] + f["dropped"]
+    assert by_filter["empty"]["in"] == table.num_rows
+    dropped_ids = {r["sample_id"] for r in funnel if not r["kept"]}
+    assert len(dropped_ids) + samples.num_rows == table.num_rows  # every row ends in exactly one place
+    assert not dropped_ids & set(samples["sample_id"].to_pylist())
+
+
+def test_splits_are_disjoint_and_follow_rules(curated):
+    _, samples, _ = curated
+    rows = samples.to_pylist()
+    assert len({r["hash"] for r in rows}) == len(rows)
+    splits = {r["split"] for r in rows}
+    assert {"train", "rl", "test_hard", "ood_emoji"} <= splits
+    for r in rows:
+        if r["split"] == "ood_emoji":
+            assert r["source"] == "emoji_set"
+        else:
+            assert r["source"] == "set_a"
+        if r["split"] == "test_hard":
+            assert r["color_entropy"] >= 1.0 and r["n_tokens"] >= 30 and r["cluster"] is not None
+        if r["split"] == "rl":
+            assert r["color_entropy"] >= 2.0
+    assert sum(r["split"] == "test_hard" for r in rows) == 3
+    assert sum(r["split"] == "ood_emoji" for r in rows) == 5
+
+
+def test_color_entropy_orders_images():
+    import numpy as np
+
+    flat = np.full((16, 16, 3), 255, np.uint8)
+    two = flat.copy()
+    two[:8] = 0
+    noise = np.random.default_rng(0).integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    assert color_entropy(flat) == 0.0
+    assert color_entropy(two) == pytest.approx(1.0)
+    assert color_entropy(noise) > 6

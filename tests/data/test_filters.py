@@ -1,0 +1,42 @@
+import pyarrow as pa
+
+from rlrf.config import CurateConfig
+from rlrf.data.filters import drop_base64_image, drop_empty, drop_external_image, drop_long_url
+from rlrf.data.normalize import round_decimals, round_number_text, strip_xml_header
+
+OK = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><rect width="5" height="5"/></svg>'
+
+
+def col(*svgs):
+    return pa.chunked_array([pa.array(list(svgs), pa.string())])
+
+
+def test_long_url_dropped_namespace_kept():
+    long = OK.replace("<rect", f'<a href="https://example.com/{"x" * 150}"><rect').replace("</svg>", "</a></svg>")
+    assert drop_long_url(col(OK, long), 100).to_pylist() == [False, True]
+
+
+def test_base64_payload_over_limit_dropped():
+    small = OK.replace("<rect", '<image href="data:image/png;base64,iVBORw0KGgo="/><rect')
+    big = OK.replace("<rect", f'<image href="data:image/png;base64,{"A" * 2500}"/><rect')
+    assert drop_base64_image(col(OK, small, big), 2048).to_pylist() == [False, False, True]
+
+
+def test_external_image_and_empty():
+    ext = OK.replace("<rect", '<image xlink:href="http://host/a.png"/><rect')
+    assert drop_external_image(col(OK, ext)).to_pylist() == [False, True]
+    assert drop_empty(col(OK, "", None, "<html></html>")).to_pylist() == [False, True, True, True]
+
+
+def test_normalisation_rounds_and_strips_header():
+    svg = '<?xml version="1.0" encoding="UTF-8"?>\n<!-- made by X -->\n<svg>  <path d="M1.23456 7.5"/></svg>'
+    out = round_decimals(strip_xml_header(col(svg)), 2).to_pylist()[0]
+    assert out == '<svg><path d="M1.23 7.5"/></svg>'
+    assert round_number_text("M1.23556 -0.004", 2) == "M1.24 0"
+
+
+def test_cheap_filters_follow_recipe_thresholds():
+    from rlrf.data.filters import cheap_filters
+
+    names = [n for n, _ in cheap_filters(CurateConfig(drop_external_images=False))]
+    assert "external_image" not in names and names[0] == "empty"

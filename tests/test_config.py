@@ -1,0 +1,59 @@
+from pathlib import Path
+
+import pytest
+
+from rlrf.config import RecipeError, load_recipe, parse_recipe, repo_root
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "r.yaml"
+    p.write_text(text)
+    return p
+
+
+def test_every_recipe_parses():
+    recipes = sorted((repo_root() / "recipes").glob("*.yaml"))
+    assert recipes, "no recipes found"
+    for p in recipes:
+        r = load_recipe(p)
+        assert r.name
+
+
+def test_misspelled_key_names_file_and_key(tmp_path):
+    p = write(tmp_path, "name: x\ngrpo:\n  num_generatons: 8\n")
+    with pytest.raises(RecipeError) as e:
+        load_recipe(p)
+    msg = str(e.value)
+    assert str(p) in msg and "grpo.num_generatons" in msg and "unknown key" in msg
+
+
+def test_bad_value_says_what_was_expected(tmp_path):
+    p = write(tmp_path, "name: x\ngrpo:\n  temperature: -1\n")
+    with pytest.raises(RecipeError) as e:
+        load_recipe(p)
+    assert "grpo.temperature" in str(e.value) and "greater than 0" in str(e.value)
+
+
+def test_wrong_type_and_missing_name(tmp_path):
+    with pytest.raises(RecipeError, match="name: required key is missing"):
+        parse_recipe({"seed": 1}, origin="x.yaml")
+    with pytest.raises(RecipeError, match="sft.batch_size"):
+        parse_recipe({"name": "x", "sft": {"batch_size": "many"}}, origin="x.yaml")
+
+
+def test_unknown_recipe_lists_available():
+    with pytest.raises(RecipeError, match="tiny"):
+        load_recipe("does-not-exist")
+
+
+def test_section_hash_is_stable_and_local(tmp_path):
+    a = parse_recipe({"name": "x"})
+    b = parse_recipe({"name": "x", "grpo": {"max_steps": 7}})
+    assert a.section_hash("curate") == b.section_hash("curate")
+    assert a.section_hash("grpo") != b.section_hash("grpo")
+    assert a.section_hash("grpo") == parse_recipe({"name": "x"}).section_hash("grpo")
+
+
+def test_overrides(tmp_path):
+    r = load_recipe("tiny", overrides={"grpo.max_steps": 3})
+    assert r.grpo.max_steps == 3
