@@ -1,0 +1,138 @@
+"""Render many SVGs in worker processes with a hard time and memory limit per render.
+
+A plausible model roll-out has made CairoSVG loop forever with memory past 11 GB, so the
+limit is enforced from outside the renderer (DESIGN.md, rendering contract): each render
+is a `pebble.ProcessPool` task with a wall-clock timeout — on expiry pebble kills that
+worker and starts a fresh one — and each worker caps its own address space with
+`RLIMIT_AS`. A crash, a timeout or an allocation failure comes back as a `RenderFailure`
+in the right slot; the batch always completes.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import multiprocessing
+import os
+import resource
+import threading
+from collections.abc import Sequence
+from concurrent.futures import TimeoutError as FutureTimeout
+
+from rlrf.config import RenderConfig
+from rlrf.svg.render import RenderFailure, RenderResult, render
+
+log = logging.getLogger(__name__)
+
+
+def _init_worker(memory_mb: int) -> None:
+    """Runs once in each worker: single-threaded numeric libs, then the address-space cap."""
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = "1"
+    limit = memory_mb * 1024 * 1024
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    import cairosvg  # noqa: F401  (import once per worker, not per task)
+
+
+class RenderPool:
+    """Parallel, order-preserving, crash- and hang-proof `render` (see module docstring).
+
+    Started lazily on first use; pickles as its limits only (a copy in another process
+    starts its own workers), so rewards holding a pool stay picklable.
+    """
+
+    def __init__(self, limits: RenderConfig) -> None:
+        self.limits = limits
+        self._pool = None
+        self._lock = threading.Lock()
+
+    def _ensure(self):
+        with self._lock:
+            if self._pool is None or not self._pool.active:
+                import pebble
+
+                self._pool = pebble.ProcessPool(
+                    max_workers=self.limits.workers,
+                    initializer=_init_worker,
+                    initargs=(self.limits.memory_mb,),
+                    context=multiprocessing.get_context("forkserver"),
+                )
+            return self._pool
+
+    def render_many(
+        self, svgs: Sequence[str], size: int | tuple[int, int], pad_square: bool = True
+    ) -> list[RenderResult]:
+        """Render every SVG; result i belongs to svgs[i]. A hang costs at most `timeout_s`."""
+        return self._map(render, [(svg, size, self.limits, pad_square) for svg in svgs])
+
+    def _map(self, fn, arg_tuples: list[tuple]) -> list:
+        """Run fn(*args) for each tuple in the workers; failures of the worker become values."""
+        if not arg_tuples:
+            return []
+        import pebble
+
+        pool = self._ensure()
+        futures = [
+            pool.schedule(fn, args=args, timeout=self.limits.timeout_s) for args in arg_tuples
+        ]
+        results: list[RenderResult] = []
+        for future in futures:
+            try:
+                results.append(future.result())
+            except FutureTimeout:
+                results.append(RenderFailure("timeout", f"> {self.limits.timeout_s:g} s"))
+            except MemoryError:
+                results.append(RenderFailure("memory", "worker ran out of its address space"))
+            except pebble.ProcessExpired as exc:
+                results.append(RenderFailure("worker_crash", f"exit code {exc.exitcode}"))
+            except Exception as exc:  # noqa: BLE001  (e.g. a result that failed to unpickle)
+                results.append(RenderFailure("worker_crash", f"{type(exc).__name__}: {exc}"[:300]))
+        n_failed = sum(
+            isinstance(r, RenderFailure) and not r.reason.startswith("rejected") for r in results
+        )
+        if n_failed:
+            log.debug("render pool: %d/%d tasks timed out or crashed", n_failed, len(arg_tuples))
+        return results
+
+    def close(self) -> None:
+        with self._lock:
+            if self._pool is not None:
+                self._pool.stop()
+                self._pool.join(timeout=5)
+                self._pool = None
+
+    def __enter__(self) -> RenderPool:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __getstate__(self) -> dict:
+        return {"limits": self.limits}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["limits"])
+
+
+_SHARED: dict[tuple[int, RenderConfig], RenderPool] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_pool(limits: RenderConfig) -> RenderPool:
+    """One pool per process and per limits, closed at interpreter exit."""
+    key = (os.getpid(), limits)
+    with _SHARED_LOCK:
+        pool = _SHARED.get(key)
+        if pool is None:
+            pool = _SHARED[key] = RenderPool(limits)
+        return pool
+
+
+@atexit.register
+def _close_shared() -> None:
+    for (pid, _), pool in list(_SHARED.items()):
+        if pid == os.getpid():
+            pool.close()
