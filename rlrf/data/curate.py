@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 from rlrf.config import CurateConfig, DataConfig
 from rlrf.data.filters import cheap_filters
 from rlrf.data.funnel import Funnel
-from rlrf.data.normalize import round_decimals, strip_xml_header, svg_hash
+from rlrf.data.normalize import round_decimals, strip_xml_header, svg_hash_and_first
 from rlrf.data.splits import eval_bucket, kmeans_labels, random_sample, stratified_sample
 
 SAMPLES_SCHEMA = pa.schema([
@@ -52,12 +52,11 @@ def prepare(raw: pa.Table, cfg: CurateConfig, funnel: Funnel) -> pa.Table:
         dropped = drop_fn(rows["svg"])
         funnel.record(rows["sample_id"], rows["source"], name, dropped)
         rows = rows.filter(pc.invert(dropped))
-    hashes = svg_hash(rows["svg"])
-    first = _first_occurrence(hashes)
-    funnel.record(rows["sample_id"], rows["source"], "dedupe", ~first,
-                  reasons=["duplicate" if not f else "pass" for f in first])
-    rows = rows.append_column("hash", pa.array(hashes, pa.string())).filter(pa.array(first))
-    return rows
+    hashes, first = svg_hash_and_first(rows["svg"])
+    dup = pc.invert(first)
+    funnel.record(rows["sample_id"], rows["source"], "dedupe", dup,
+                  reasons=pc.if_else(dup, "duplicate", "pass"))
+    return rows.append_column("hash", hashes).filter(first)
 
 
 def route(rows: pa.Table, data: DataConfig, cfg: CurateConfig, funnel: Funnel) -> dict[str, pa.Table]:
@@ -146,16 +145,6 @@ def _drop(rows: list[dict], funnel: Funnel, name: str, pred, reason=None, reinde
 
 def _assign(rows: list[dict], split: str) -> list[dict]:
     return [dict(r, split=split) for r in rows]
-
-
-def _first_occurrence(hashes: list[str]) -> np.ndarray:
-    seen: set[str] = set()
-    first = np.zeros(len(hashes), dtype=bool)
-    for i, h in enumerate(hashes):
-        if h not in seen:
-            seen.add(h)
-            first[i] = True
-    return first
 
 
 _VIEWBOX = re.compile(r"""viewBox\s*=\s*["']\s*[-\d.eE+]+[\s,]+[-\d.eE+]+[\s,]+([-\d.eE+]+)[\s,]+([-\d.eE+]+)""")

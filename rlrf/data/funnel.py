@@ -6,7 +6,9 @@ row ends in exactly one place (a split, or dropped by exactly one filter).
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 FUNNEL_SCHEMA = pa.schema([
     ("sample_id", pa.string()),
@@ -24,21 +26,20 @@ class Funnel:
         self._steps: dict[str, int] = {}
 
     def record(self, sample_ids, sources, filter_name: str, dropped, reasons=None, kept_reason: str = "pass") -> None:
-        """Rows that reached `filter_name`; `dropped[i]` says it left here, `reasons[i]` why."""
-        sample_ids = list(_py(sample_ids))
-        dropped = [bool(d) for d in _py(dropped)]
+        """Rows that reached `filter_name`; `dropped[i]` says it left here, `reasons[i]` why.
+        Accepts Arrow arrays or Python lists; stays columnar for millions of rows."""
+        dropped = _arrow(dropped, pa.bool_())
+        n = len(dropped)
         if reasons is None:
-            reasons = [filter_name if d else kept_reason for d in dropped]
-        else:
-            reasons = [str(r) for r in _py(reasons)]
+            reasons = pc.if_else(dropped, filter_name, kept_reason)
         step = self._steps.setdefault(filter_name, len(self._steps))
         self._parts.append(pa.table({
-            "sample_id": pa.array(sample_ids, pa.string()),
-            "source": pa.array(list(_py(sources)), pa.string()),
-            "step": pa.array([step] * len(sample_ids), pa.int32()),
-            "filter": pa.array([filter_name] * len(sample_ids), pa.string()),
-            "kept": pa.array([not d for d in dropped], pa.bool_()),
-            "reason": pa.array(reasons, pa.string()),
+            "sample_id": _arrow(sample_ids, pa.string()),
+            "source": _arrow(sources, pa.string()),
+            "step": pa.array(np.full(n, step, dtype=np.int32)),
+            "filter": pa.repeat(pa.scalar(filter_name, pa.string()), n),
+            "kept": pc.invert(dropped),
+            "reason": _arrow(reasons, pa.string()),
         }, schema=FUNNEL_SCHEMA))
 
     def table(self) -> pa.Table:
@@ -47,7 +48,9 @@ class Funnel:
         return pa.concat_tables(self._parts)
 
 
-def _py(values):
-    if isinstance(values, pa.ChunkedArray | pa.Array):
-        return values.to_pylist()
-    return values
+def _arrow(values, type_: pa.DataType) -> pa.Array:
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if isinstance(values, pa.Array):
+        return values.cast(type_)
+    return pa.array(list(values), type_)

@@ -9,9 +9,10 @@ only; structure is handled by the XML pass in `rlrf.data.clean`.
 
 from __future__ import annotations
 
-import hashlib
 import re
 
+import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -55,6 +56,17 @@ def round_number_text(text: str, decimals: int) -> str:
     return re.sub(rf"-?\d*\.\d{{{decimals + 1},}}(?![\deE])", fix, text)
 
 
-def svg_hash(col: pa.ChunkedArray | pa.Array) -> list[str]:
-    """Content hash of normalised SVG text: the key for dedupe and split disjointness."""
-    return [hashlib.sha1(s.encode()).hexdigest()[:16] if s is not None else "" for s in col.to_pylist()]
+def svg_hash_and_first(col: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, pa.Array]:
+    """Content hash of normalised SVG text (the key for dedupe and split disjointness) and
+    whether each row is the first with its hash; one vectorised DuckDB pass."""
+    con = duckdb.connect()
+    try:
+        con.register("rows", pa.table({"svg": col, "idx": pa.array(np.arange(len(col)))}))
+        out = con.sql(
+            "SELECT left(md5(coalesce(svg, '')), 16) AS hash,"
+            " row_number() OVER (PARTITION BY md5(coalesce(svg, '')) ORDER BY idx) = 1 AS first"
+            " FROM rows ORDER BY idx"
+        ).to_arrow_table()
+    finally:
+        con.close()
+    return out["hash"].combine_chunks(), out["first"].combine_chunks()
