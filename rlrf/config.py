@@ -87,7 +87,11 @@ class CurateConfig(Section):
     rl_min_color_entropy: float = Field(2.0, ge=0)
     rl_size: int = Field(20_000, ge=0)
     train_max_tokens: int | None = Field(None, gt=0, description="cap on SVG tokens for train/rl rows")
-    test_fraction: float = Field(0.1, gt=0, lt=1, description="share of in-distribution rows reserved for evaluation")
+    test_fraction: float = Field(0.1, gt=0, lt=1, description="share of in-distribution rows held out for test_hard")
+    test_plain_fraction: float = Field(
+        0.0, ge=0, lt=1, description="share held out for a plain in-distribution `test` split (train filters apply)"
+    )
+    test_size: int = Field(0, ge=0, description="rows sampled into the plain `test` split")
     ood_size: int = Field(200, ge=0, description="rows per OOD split")
     cluster: ClusterConfig = ClusterConfig()
     shard_rows: int = Field(2_000, gt=0, description="rows per render-filter task")

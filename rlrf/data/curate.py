@@ -21,7 +21,7 @@ from rlrf.config import CurateConfig, DataConfig
 from rlrf.data.filters import cheap_filters
 from rlrf.data.funnel import Funnel
 from rlrf.data.normalize import round_decimals, strip_xml_header, svg_hash_and_first
-from rlrf.data.splits import eval_bucket, kmeans_labels, random_sample, stratified_sample
+from rlrf.data.splits import hash_buckets, kmeans_labels, random_sample, stratified_sample
 
 SAMPLES_SCHEMA = pa.schema([
     ("sample_id", pa.string()),
@@ -40,7 +40,7 @@ SAMPLES_SCHEMA = pa.schema([
     ("license", pa.string()),
 ])
 
-TRAIN_POOL, EVAL_POOL = "train_pool", "eval_pool"
+TRAIN_POOL, EVAL_POOL, TEST_POOL = "train_pool", "eval_pool", "test_pool"
 
 
 def prepare(raw: pa.Table, cfg: CurateConfig, funnel: Funnel) -> pa.Table:
@@ -63,8 +63,9 @@ def route(rows: pa.Table, data: DataConfig, cfg: CurateConfig, funnel: Funnel) -
     """OOD sources go to their split pools; in-distribution rows to eval/train pools by hash."""
     sources = rows["source"].to_pylist()
     pool_of = {src: split for split, srcs in data.ood_sources.items() for src in srcs}
-    held_out = eval_bucket(rows["hash"].to_pylist(), cfg.test_fraction)
-    pools = [pool_of.get(s) or (EVAL_POOL if h else TRAIN_POOL) for s, h in zip(sources, held_out, strict=True)]
+    names = (EVAL_POOL, TEST_POOL, TRAIN_POOL)
+    buckets = hash_buckets(rows["hash"].to_pylist(), [cfg.test_fraction, cfg.test_plain_fraction])
+    pools = [pool_of.get(s) or names[b] for s, b in zip(sources, buckets, strict=True)]
     funnel.record(rows["sample_id"], rows["source"], "route", [False] * len(pools), reasons=pools)
     out = {}
     pool_arr = pa.array(pools, pa.string())
@@ -87,10 +88,11 @@ def select(pools: dict[str, pa.Table], features: pa.Table, n_tokens: dict[str, i
             parts.append(_select_test_hard(rows, cfg, seed, funnel))
         elif pool == TRAIN_POOL:
             parts.append(_select_train_rl(rows, cfg, seed, funnel))
+        elif pool == TEST_POOL:
+            rows = _drop_too_long(rows, cfg, funnel)
+            parts.append(_sample(rows, "test", cfg.test_size, seed, funnel))
         else:
-            keep = set(random_sample(len(rows), cfg.ood_size, seed).tolist())
-            rows = _drop(rows, funnel, "quota", lambda r, k=keep: r["_i"] not in k, reindex=False)
-            parts.append(_assign(rows, pool))
+            parts.append(_sample(rows, pool, cfg.ood_size, seed, funnel))
     return pa.Table.from_pylist([r for part in parts for r in part], schema=SAMPLES_SCHEMA)
 
 
@@ -102,13 +104,24 @@ def _select_test_hard(rows: list[dict], cfg: CurateConfig, seed: int, funnel: Fu
     for r, c in zip(rows, labels, strict=True):
         r["cluster"] = int(c)
     keep = set(stratified_sample(labels, cfg.test_hard_size, seed).tolist())
-    rows = _drop(rows, funnel, "quota", lambda r: r["_i"] not in keep, reindex=False)
+    rows = _drop(rows, funnel, "quota_test_hard", lambda r: r["_i"] not in keep, reindex=False)
     return _assign(rows, "test_hard")
 
 
+def _sample(rows: list[dict], split: str, size: int, seed: int, funnel: Funnel) -> list[dict]:
+    keep = set(random_sample(len(rows), size, seed).tolist())
+    rows = _drop(rows, funnel, f"quota_{split}", lambda r: r["_i"] not in keep, reindex=False)
+    return _assign(rows, split)
+
+
+def _drop_too_long(rows: list[dict], cfg: CurateConfig, funnel: Funnel) -> list[dict]:
+    if cfg.train_max_tokens is None:
+        return rows
+    return _drop(rows, funnel, "too_long", lambda r: r["n_tokens"] > cfg.train_max_tokens)
+
+
 def _select_train_rl(rows: list[dict], cfg: CurateConfig, seed: int, funnel: Funnel) -> list[dict]:
-    if cfg.train_max_tokens is not None:
-        rows = _drop(rows, funnel, "too_long", lambda r: r["n_tokens"] > cfg.train_max_tokens)
+    rows = _drop_too_long(rows, cfg, funnel)
     eligible = [i for i, r in enumerate(rows)
                 if r["color_entropy"] >= cfg.rl_min_color_entropy and r["n_tokens"] >= cfg.rl_min_tokens]
     picked = {eligible[i] for i in random_sample(len(eligible), cfg.rl_size, seed)}

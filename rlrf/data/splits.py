@@ -9,10 +9,12 @@ from __future__ import annotations
 import numpy as np
 
 
-def eval_bucket(hashes: list[str], fraction: float) -> np.ndarray:
-    """True for rows whose content hash falls in the held-out evaluation bucket."""
-    buckets = np.array([int(h[:8], 16) % 10_000 for h in hashes], dtype=np.int64)
-    return buckets < int(round(fraction * 10_000))
+def hash_buckets(hashes: list[str], fractions: list[float]) -> np.ndarray:
+    """Bucket index per row from its content hash: bucket i holds ~fractions[i] of rows,
+    the remainder falls in bucket len(fractions). Stable across runs and machines."""
+    points = np.array([int(h[:8], 16) % 10_000 for h in hashes], dtype=np.int64)
+    edges = np.cumsum([int(round(f * 10_000)) for f in fractions])
+    return np.searchsorted(edges, points, side="right")
 
 
 def kmeans_labels(features: np.ndarray, k: int, seed: int) -> np.ndarray:

@@ -48,7 +48,8 @@ def curated():
     table = raw(rows)
     cfg = CurateConfig(render_size=32, white_threshold=0.99, hard_min_tokens=30, hard_min_color_entropy=1.0,
                        test_hard_size=3, rl_min_tokens=0, rl_min_color_entropy=2.0, rl_size=5,
-                       test_fraction=0.3, ood_size=5, max_base64_chars=512)
+                       test_fraction=0.3, test_plain_fraction=0.2, test_size=4, ood_size=5,
+                       max_base64_chars=512)
     data = DataConfig(ood_sources={"ood_emoji": ["emoji_set"]})
     funnel = Funnel()
     kept = prepare(table, cfg, funnel)
@@ -98,7 +99,7 @@ def test_splits_are_disjoint_and_follow_rules(curated):
     rows = samples.to_pylist()
     assert len({r["hash"] for r in rows}) == len(rows)
     splits = {r["split"] for r in rows}
-    assert {"train", "rl", "test_hard", "ood_emoji"} <= splits
+    assert {"train", "rl", "test", "test_hard", "ood_emoji"} <= splits
     for r in rows:
         if r["split"] == "ood_emoji":
             assert r["source"] == "emoji_set"
@@ -110,6 +111,7 @@ def test_splits_are_disjoint_and_follow_rules(curated):
             assert r["color_entropy"] >= 2.0
     assert sum(r["split"] == "test_hard" for r in rows) == 3
     assert sum(r["split"] == "ood_emoji" for r in rows) == 5
+    assert sum(r["split"] == "test" for r in rows) == 4
 
 
 def test_color_entropy_orders_images():
