@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
@@ -47,14 +48,16 @@ def _run_stage(stage: str, recipe: Recipe, store: Store, run_id: str, force: boo
 
 
 @flow(name="rlrf")
-def rlrf(recipe: str = "tiny", stages: str = "all", force: bool = False) -> dict[str, str]:
+def rlrf(recipe: str = "tiny", stages: str = "all", force: bool = False,
+         overrides: dict[str, Any] | None = None) -> dict[str, str]:
     """Run the requested stages of the pipeline on a recipe (`recipes/<name>.yaml` or a path).
 
     stages: 'all' or a comma-separated subset (e.g. 'grpo,eval'); a single stage reads the
     newest finished upstream artifacts of the same recipe. force: rerun even if unchanged.
+    overrides: dotted recipe keys, e.g. {"grpo.max_steps": 100}.
     """
     logger = get_run_logger()
-    cfg = load_recipe(recipe)
+    cfg = load_recipe(recipe, overrides)
     store = Store(cfg.artifacts_dir, cfg.name)
     run_id = store.new_run_id()
     dirs: dict[str, Path] = {}
