@@ -1,0 +1,61 @@
+"""`length`: keep roll-outs near the target's length without collapsing (RLRF Sec. 3.2).
+
+rlrf-rewarder `reward_score/rewards_svg.py::reward_svg_length_quadratic`:
+`clip(1 − (max(0, L_pred − L_gt/2) / L_gt)², −1, 1)` — full reward up to half the
+target length, 0.75 at equal length, 0 at 1.5x, −1 from 2x. Alone it rewards ever
+shorter outputs, which the paper reports as length collapse; following
+`reward_svg_length_juan` we give −1 below half the target length. Lengths are in tokens
+of the policy's tokenizer (characters only when no tokenizer is given).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+
+from rlrf.rewards.base import INVALID, completion_text
+from rlrf.svg.extract import extract_svg
+
+log = logging.getLogger(__name__)
+
+
+def length_reward(pred_len: int, gt_len: int) -> float:
+    """The quadratic length reward with the length-collapse floor (see module docstring)."""
+    if gt_len <= 0:
+        return 0.0
+    if pred_len < gt_len / 2:
+        return INVALID
+    return float(np.clip(1.0 - (max(0.0, pred_len - gt_len / 2) / gt_len) ** 2, -1.0, 1.0))
+
+
+class LengthReward:
+    """`length` as a TRL reward; reads `gt_n_tokens` when the dataset has it, else tokenises `gt_svg`."""
+
+    def __init__(self, name: str = "length", tokenizer=None):
+        self.__name__ = name
+        self.tokenizer = tokenizer
+        if tokenizer is None:
+            log.warning("reward %r: no tokenizer given, measuring length in characters", name)
+
+    def _lengths(self, texts: Sequence[str]) -> list[int]:
+        if self.tokenizer is None:
+            return [len(t) for t in texts]
+        return [
+            len(ids) for ids in self.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+        ]
+
+    def __call__(self, completions, gt_svg=None, gt_n_tokens=None, **columns) -> list[float]:
+        texts = []
+        for completion in completions:
+            text = completion_text(completion)
+            texts.append(extract_svg(text) or text)
+        pred = self._lengths(texts)
+        if gt_n_tokens is not None and self.tokenizer is not None:
+            gt = [int(n) for n in gt_n_tokens]
+        elif gt_svg is not None:
+            gt = self._lengths(gt_svg)
+        else:
+            raise ValueError(f"reward {self.__name__!r} needs `gt_svg` or `gt_n_tokens`")
+        return [length_reward(p, g) for p, g in zip(pred, gt, strict=True)]

@@ -1,0 +1,125 @@
+"""Render completions and ground truths for image rewards, once per batch.
+
+RLRF (arXiv 2505.20793, Sec. 3.2) renders each roll-out and compares it with the target
+render. Several image rewards (l2, l2_canny, dreamsim, …) look at the same render, and
+TRL calls them one after another on the same completions, so renders are cached by a
+hash of the SVG text: predictions in a small byte-bounded LRU (about one batch), ground
+truths in a larger one (they repeat every epoch). Renders go through the shared
+`RenderPool`, in parallel, with its hard time and memory limits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+
+import numpy as np
+
+from rlrf.config import RenderConfig
+from rlrf.rewards.base import completion_text
+from rlrf.svg.extract import extract_svg
+from rlrf.svg.pool import shared_pool
+from rlrf.svg.render import RenderFailure, is_near_white
+from rlrf.svg.sanitize import strip_text as strip_text_elements
+
+
+class _ByteLRU:
+    """Thread-safe LRU of numpy arrays / failures bounded by total bytes."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[str, object] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: str):
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        return None
+
+    def put(self, key: str, value) -> None:
+        size = value.nbytes if isinstance(value, np.ndarray) else 64
+        with self._lock:
+            if key in self._items:
+                return
+            self._items[key] = value
+            self._bytes += size
+            while self._bytes > self.max_bytes and len(self._items) > 1:
+                _, old = self._items.popitem(last=False)
+                self._bytes -= old.nbytes if isinstance(old, np.ndarray) else 64
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._bytes = 0
+
+
+PRED_CACHE = _ByteLRU(256 * 2**20)
+GT_CACHE = _ByteLRU(512 * 2**20)
+
+
+def _key(svg: str, size: int, limits: RenderConfig) -> str:
+    digest = hashlib.sha1(svg.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{digest}:{size}:{hash(limits)}"
+
+
+def render_cached(
+    svgs: Sequence[str | None], size: int, limits: RenderConfig, cache: _ByteLRU
+) -> list[np.ndarray | RenderFailure]:
+    """Render each SVG (long edge `size`, padded to a white square), hitting `cache` first."""
+    out: list[np.ndarray | RenderFailure | None] = [None] * len(svgs)
+    todo: dict[str, list[int]] = {}
+    for i, svg in enumerate(svgs):
+        if svg is None:
+            out[i] = RenderFailure("rejected:no_svg", "no <svg> in the completion")
+            continue
+        key = _key(svg, size, limits)
+        hit = cache.get(key)
+        if hit is not None:
+            out[i] = hit
+        else:
+            todo.setdefault(key, []).append(i)
+    if todo:
+        keys = list(todo)
+        results = shared_pool(limits).render_many([svgs[todo[k][0]] for k in keys], size)
+        for key, result in zip(keys, results, strict=True):
+            cache.put(key, result)
+            for i in todo[key]:
+                out[i] = result
+    return out  # type: ignore[return-value]
+
+
+def prediction_svgs(completions: Sequence, strip_text: bool) -> list[str | None]:
+    """SVG text of each completion (extracted, `<text>` removed for Text2SVG), None when absent."""
+    svgs = []
+    for completion in completions:
+        svg = extract_svg(completion_text(completion))
+        if svg is not None and strip_text:
+            svg = strip_text_elements(svg)
+        svgs.append(svg)
+    return svgs
+
+
+def render_predictions(
+    completions: Sequence, size: int, limits: RenderConfig, strip_text: bool = False
+) -> list[np.ndarray | None]:
+    """Renders usable for scoring; None for a failed or near-white render (scored −1)."""
+    renders = render_cached(prediction_svgs(completions, strip_text), size, limits, PRED_CACHE)
+    return [
+        r
+        if isinstance(r, np.ndarray) and not is_near_white(r, limits.near_white_threshold)
+        else None
+        for r in renders
+    ]
+
+
+def render_targets(
+    gt_svgs: Sequence[str], size: int, limits: RenderConfig
+) -> list[np.ndarray | None]:
+    """Ground-truth renders (cached across steps); None when the target itself fails."""
+    renders = render_cached(list(gt_svgs), size, limits, GT_CACHE)
+    return [r if isinstance(r, np.ndarray) else None for r in renders]
