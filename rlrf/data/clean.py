@@ -45,6 +45,7 @@ _WS = re.compile(r"\s+")
 
 DEFAULT_MAX_INPUT_CHARS = 5_000_000
 DEFAULT_MAX_ELEMENTS = 50_000
+DEFAULT_MAX_DEPTH = 200  # the tree walk and ElementTree's writer recurse per level
 
 
 class SVGCleanError(ValueError):
@@ -170,6 +171,16 @@ def _clean_tree(
         child.tail = _collapse_text(child.tail, in_text)
 
 
+def _depth(root: ET.Element) -> int:
+    """Nesting depth without recursion (hostile files nest thousands of levels)."""
+    deepest, stack = 0, [(root, 1)]
+    while stack:
+        el, d = stack.pop()
+        deepest = max(deepest, d)
+        stack.extend((child, d + 1) for child in el)
+    return deepest
+
+
 def _length_px(value: str | None) -> float | None:
     if value is None:
         return None
@@ -233,6 +244,7 @@ def clean_svg_strict(
     keep_titles: bool = False,
     max_input_chars: int = DEFAULT_MAX_INPUT_CHARS,
     max_elements: int = DEFAULT_MAX_ELEMENTS,
+    max_depth: int = DEFAULT_MAX_DEPTH,
 ) -> str:
     """Clean one SVG document or raise `SVGCleanError` (or `UnsafeSVGError`) saying why.
 
@@ -248,6 +260,9 @@ def clean_svg_strict(
     n_elements = sum(1 for _ in root.iter())
     if n_elements > max_elements:
         raise SVGCleanError("too_many_elements", f"{n_elements} > {max_elements}")
+    depth = _depth(root)
+    if depth > max_depth:
+        raise SVGCleanError("too_deep", f"{depth} > {max_depth} levels")
     root.tag = f"{{{SVG_NS}}}svg"
     has_css = any(_split(el.tag)[1] == "style" for el in root.iter() if isinstance(el.tag, str))
     _clean_attributes(root, "svg", has_css)

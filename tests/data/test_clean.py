@@ -178,6 +178,15 @@ def test_clean_svg_never_raises(junk):
     assert clean_svg(junk) is None
 
 
+def test_deep_nesting_refused_with_typed_reason():
+    deep = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1 1">' + "<g>" * 5000 + \
+        '<rect width="1" height="1"/>' + "</g>" * 5000 + "</svg>"
+    with pytest.raises(SVGCleanError) as info:
+        clean_svg_strict(deep)
+    assert info.value.reason == "too_deep"
+    assert clean_svg(deep) is None
+
+
 def test_class_kept_only_when_css_uses_it():
     styled = clean_svg('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 4 4">'
                        '<style>.a{fill:red}</style><rect class="a" width="2" height="2"/></svg>')
