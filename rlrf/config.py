@@ -57,6 +57,9 @@ class DataConfig(Section):
     caption_column: str | None = None
     max_rows: int | None = Field(None, gt=0, description="cap on rows read (None = all)")
     bundled_path: str = Field("data/corpus/corpus.parquet", description="bundled corpus, relative to the repo")
+    include_bundled: bool = Field(
+        False, description="add the bundled corpus to an hf/local source (e.g. as OOD emoji/fonts/icons)"
+    )
     ood_sources: dict[str, list[str]] = Field(
         default_factory=lambda: {"ood_emoji": [], "ood_fonts": [], "ood_icons": []},
         description="split name -> corpus sources held out entirely as out-of-distribution",

@@ -20,16 +20,24 @@ RAW_COLUMNS = ("sample_id", "source", "kind", "svg", "caption", "license")
 
 def load_rows(cfg: DataConfig) -> pa.Table:
     if cfg.source == "bundled":
-        from rlrf.data.corpus import load_bundled
+        return _cap(_conform(_bundled(cfg)), cfg)
+    table = _conform(_from_datasets(cfg) if cfg.source == "hf" else _from_local(cfg))
+    table = _cap(table, cfg)
+    if cfg.include_bundled:
+        table = pa.concat_tables([table, _conform(_bundled(cfg))])
+    return table
 
-        table = load_bundled(_resolve(cfg.bundled_path))
-    elif cfg.source == "hf":
-        table = _from_datasets(cfg)
-    else:
-        table = _from_local(cfg)
+
+def _bundled(cfg: DataConfig) -> pa.Table:
+    from rlrf.data.corpus import load_bundled
+
+    return load_bundled(_resolve(cfg.bundled_path))
+
+
+def _cap(table: pa.Table, cfg: DataConfig) -> pa.Table:
     if cfg.max_rows is not None and table.num_rows > cfg.max_rows:
-        table = table.slice(0, cfg.max_rows)
-    return _conform(table)
+        return table.slice(0, cfg.max_rows)
+    return table
 
 
 def _resolve(path: str) -> Path:
