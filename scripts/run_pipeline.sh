@@ -49,7 +49,7 @@ for _ in $(seq 1 120); do
 done
 
 status=0
-$BIN/prefect deployment run rlrf/full --watch -p recipe="$RECIPE" ${FORCE:+-p force=true} || status=$?
+$BIN/prefect deployment run "rlrf/${DEPLOYMENT:-full}" --watch -p recipe="$RECIPE" ${FORCE:+-p force=true} || status=$?
 echo
 $BIN/rlrf summary --recipe "$RECIPE" || true
 cat <<MSG
