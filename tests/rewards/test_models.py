@@ -1,0 +1,132 @@
+"""Plumbing of the model-backed rewards with tiny random-init networks.
+
+These scores prove that renders reach the model and come back in [-1, 1] in the right
+order; they are not results and are never reported.
+"""
+
+import numpy as np
+import pytest
+import torch
+
+from rlrf.config import ModelConfig, RewardSpec, TokenizerConfig
+from rlrf.rewards import perceptual, text
+from rlrf.rewards.registry import build_reward
+from tests.rewards.samples import BLANK, GT, RENDER, SHIFTED
+
+torch.set_num_threads(1)
+
+
+class TinyDistance(torch.nn.Module):
+    """A random conv embedding; distance = 1 − cosine, like DreamSim's output."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = torch.nn.Conv2d(3, 8, 5, stride=4)
+
+    def forward(self, a, b):
+        fa, fb = self.conv(a).flatten(1), self.conv(b).flatten(1)
+        return 1 - torch.nn.functional.cosine_similarity(fa, fb)
+
+
+def _tiny_dreamsim(name, cache_dir, dreamsim_type, device):
+    import torchvision.transforms as T
+
+    t = T.Compose([T.Resize((32, 32)), T.ToTensor()])
+    return TinyDistance().eval(), lambda img: t(img.convert("RGB")).unsqueeze(0)
+
+
+@pytest.mark.parametrize("name", ["dreamsim", "canny_dreamsim"])
+def test_dreamsim_plumbing(monkeypatch, name):
+    monkeypatch.setattr(perceptual, "load_dreamsim", _tiny_dreamsim)
+    reward = build_reward(RewardSpec(name=name, model="/any"), RENDER, 64)
+    scores = reward([GT, SHIFTED, BLANK], gt_svg=[GT] * 3)
+    assert scores[0] == pytest.approx(1.0, abs=1e-5)
+    assert -1.0 <= scores[1] < scores[0]
+    assert scores[2] == -1.0
+
+
+def test_lpips_plumbing(monkeypatch):
+    import lpips
+
+    def tiny_lpips(name, net, weights, device):
+        torch.manual_seed(0)
+        model = lpips.LPIPS(net="alex", pretrained=False, pnet_rand=True, verbose=False)
+        for lin in model.lins:  # calibration weights are non-negative in the real model
+            lin.model[-1].weight.data.abs_()
+        return model.eval()
+
+    monkeypatch.setattr(perceptual, "load_lpips_net", tiny_lpips)
+    reward = build_reward(RewardSpec(name="lpips"), RENDER, 64)
+    scores = reward([GT, SHIFTED, BLANK], gt_svg=[GT] * 3)
+    assert scores[0] == pytest.approx(1.0, abs=1e-5)
+    assert -1.0 <= scores[1] < 1.0 and scores[2] == -1.0
+
+
+@pytest.fixture(scope="module")
+def tiny_tokenizer():
+    from rlrf.models.tokenizer import train_tokenizer
+
+    texts = ["Yes No a red square and a blue circle <svg> </svg> Does the drawing resemble"] * 20
+    return train_tokenizer(texts, TokenizerConfig(vocab_size=300))
+
+
+def test_clip_plumbing(monkeypatch, tiny_tokenizer):
+    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor
+
+    def tiny_clip(name, model, cache_dir, device):
+        torch.manual_seed(0)
+        cfg = CLIPConfig(
+            text_config={"vocab_size": len(tiny_tokenizer), "hidden_size": 32, "intermediate_size": 64,
+                         "num_hidden_layers": 1, "num_attention_heads": 2, "max_position_embeddings": 64},
+            vision_config={"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1,
+                           "num_attention_heads": 2, "image_size": 32, "patch_size": 8},
+            projection_dim=16,
+        )  # fmt: skip
+        processor = CLIPProcessor(
+            image_processor=CLIPImageProcessor(size={"shortest_edge": 32}, crop_size=32),
+            tokenizer=tiny_tokenizer,
+        )
+        return CLIPModel(cfg).eval(), processor
+
+    monkeypatch.setattr(text, "load_clip", tiny_clip)
+    reward = build_reward(RewardSpec(name="clip", model="/any"), RENDER, 64, task="text2svg")
+    caption = "a red square and a blue circle"
+    text_only = f'<svg viewBox="0 0 100 100"><text x="5" y="50">{caption}</text></svg>'
+    scores = reward([GT, SHIFTED, text_only], caption=[caption] * 3)
+    assert all(-1.0 <= s <= 1.0 for s in scores[:2])
+    assert scores[2] == -1.0  # the <text> hack renders blank once text is stripped
+
+
+def test_vlm_judge_plumbing(monkeypatch, tiny_tokenizer):
+    from rlrf.models.factory import build_model, build_processor
+
+    cfg = ModelConfig(image_size=56, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                      num_key_value_heads=1, intermediate_size=64, vision_depth=1,
+                      vision_hidden_size=32, vision_num_heads=2)  # fmt: skip
+
+    def tiny_judge(name, model, cache_dir, device):
+        torch.manual_seed(0)
+        return build_model(cfg, tiny_tokenizer).eval(), build_processor(tiny_tokenizer, cfg)
+
+    monkeypatch.setattr(text, "load_judge", tiny_judge)
+    reward = build_reward(RewardSpec(name="vlm_judge", model="/any"), RENDER, 56)
+    caption = "a red square and a blue circle"
+    scores = reward([GT, SHIFTED, BLANK], caption=[caption] * 3)
+    assert all(-1.0 < s < 1.0 for s in scores[:2]) and scores[2] == -1.0
+    # Reproduce 2·P(Yes) − 1 by hand for the first completion.
+    net, processor = reward._model
+    yes, no = text.VlmJudgeReward.answer_ids(processor.tokenizer)
+    from PIL import Image
+
+    from rlrf.svg.render import render
+
+    messages = [{"role": "user", "content": [{"type": "image"},
+                 {"type": "text", "text": text.JUDGE_PROMPT.format(caption)}]}]  # fmt: skip
+    prompt = processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+    inputs = processor(text=[prompt], images=[Image.fromarray(render(GT, 56))], return_tensors="pt")
+    with torch.no_grad():
+        logits = net(**inputs).logits[0, -1]
+    p = torch.softmax(logits[[yes, no]], 0)[0].item()
+    assert scores[0] == pytest.approx(2 * p - 1, abs=1e-5)
+    assert np.isfinite(scores).all()
