@@ -206,32 +206,50 @@ def sql_files() -> list[Path]:
     return sorted(sql_dir().glob("*.sql"))
 
 
-def table_globs(store: Store) -> dict[str, str]:
-    """Newest finished Parquet file of each table name across the recipe's stages."""
-    tables: dict[str, str] = {}
-    for stage in ("curate", "sft", "grpo", "eval"):
-        for d, _ in reversed(store.finished(stage)):
-            for p in d.glob("*.parquet"):
-                tables[p.stem] = str(p)
+def stage_tables(stage_dirs: dict[str, Path]) -> dict[str, list[str]]:
+    """Table name -> its Parquet files across the given stage folders (train_log is
+    written by both sft and grpo: the view unions them)."""
+    tables: dict[str, list[str]] = {}
+    for d in stage_dirs.values():
+        for p in sorted(Path(d).glob("*.parquet")):
+            tables.setdefault(p.stem, []).append(str(p))
     return tables
 
 
+def newest_stage_dirs(store: Store) -> dict[str, Path]:
+    found = {stage: store.latest(stage) for stage in ("curate", "sft", "grpo", "eval")}
+    return {stage: f[0] for stage, f in found.items() if f is not None}
+
+
 def connect(db_path: Path | str | None = None, store: Store | None = None, read_only: bool = False):
-    """Open the catalogue; when `store` is given, (re)create base views and `sql/*.sql` views."""
+    """Open the catalogue; when `store` is given, (re)create base views over the newest
+    finished stages and the `sql/*.sql` views on top."""
     db_path = Path(db_path) if db_path else repo_root() / "artifacts" / "rlrf.duckdb"
     db_path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(db_path), read_only=read_only)
     if store is not None:
-        refresh_views(con, store)
+        refresh_views(con, stage_tables(newest_stage_dirs(store)))
     return con
 
 
-def refresh_views(con, store: Store) -> list[str]:
-    """Base views point at the newest Parquet of each table; sql/ views are built on them."""
+def connect_stages(stage_dirs: dict[str, Path]):
+    """In-memory catalogue over exactly these stage folders (e.g. a stage still running)."""
+    con = duckdb.connect()
+    refresh_views(con, stage_tables(stage_dirs))
+    return con
+
+
+def refresh_views(con, tables: dict[str, list[str]]) -> list[str]:
+    """Base views over Parquet files; then every `sql/*.sql` view whose inputs exist.
+    Views of an earlier refresh (another recipe, a stage that has not run) are dropped."""
+    for (old,) in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall():
+        con.execute(f"DROP VIEW IF EXISTS {_ident(old)} CASCADE")
     created = []
-    for name, path in table_globs(store).items():
-        # DDL cannot take bound parameters in DuckDB: the path is quoted as a string literal.
-        con.execute(f"CREATE OR REPLACE VIEW {_ident(name)} AS SELECT * FROM read_parquet({_literal(path)})")
+    for name, paths in sorted(tables.items()):
+        # DDL cannot take bound parameters in DuckDB: paths are quoted as string literals.
+        files = "[" + ", ".join(_literal(p) for p in paths) + "]"
+        con.execute(f"CREATE OR REPLACE VIEW {_ident(name)} AS "
+                    f"SELECT * FROM read_parquet({files}, union_by_name = true)")
         created.append(name)
     existing = set(created)
     for f in sql_files():

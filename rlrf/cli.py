@@ -94,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     except (RecipeError, FileNotFoundError, ValueError) as exc:
         print(f"rlrf: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `rlrf sql ... | head`
+        return 0
 
 
 if __name__ == "__main__":
