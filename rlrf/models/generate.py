@@ -7,6 +7,7 @@ metrics comes from the weights, not from decoding (RLRF §4: greedy at test time
 from __future__ import annotations
 
 import logging
+import math
 import time
 
 import torch
@@ -51,7 +52,8 @@ def generate_svgs(
         ]
         kwargs = {"text": texts, "return_tensors": "pt", "padding": True, "padding_side": "left"}
         if task == "img2svg":
-            kwargs["images"] = [im.convert("RGB") for im in images[start:stop]]
+            side = _input_side(processor)
+            kwargs["images"] = [im.convert("RGB").resize((side, side)) for im in images[start:stop]]
         batch = processor(**kwargs)
         gen = {
             "max_new_tokens": max_new_tokens,
@@ -71,3 +73,12 @@ def generate_svgs(
             text = tokenizer.decode(row[:n_new], skip_special_tokens=True)
             out.append((text, n_new, seconds))
     return out
+
+
+def _input_side(processor) -> int:
+    """The square side the processor is pinned to (see `build_processor`).
+
+    Resizing here, not in the processor, keeps the token count fixed for any input:
+    Qwen's smart_resize rounds some sizes down by a whole patch.
+    """
+    return math.isqrt(int(processor.image_processor.size["longest_edge"]))

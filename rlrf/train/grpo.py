@@ -32,6 +32,7 @@ from trl import GRPOTrainer
 from rlrf.artifacts import write_table
 from rlrf.config import Recipe
 from rlrf.models.factory import load_trained
+from rlrf.svg.extract import extract_svg
 from rlrf.train.callbacks import TimeBudgetCallback, TrainLogCallback
 from rlrf.train.data import grpo_dataset, render_input
 from rlrf.train.sft import use_cpu
@@ -129,12 +130,10 @@ class RLRFTrainer(GRPOTrainer):
         return rewards
 
     def _record_rollouts(self, step, inputs, completions, rewards, weights) -> None:
-        from rlrf.train._reward_shim import extract  # replaced by rlrf.svg.extract when it lands
-
         totals = np.nansum(rewards * weights[None, :], axis=1)
         for i, (x, c) in enumerate(zip(inputs, completions, strict=True)):
             text = c[0]["content"] if isinstance(c, list) else c
-            svg = extract(text)
+            svg = extract_svg(text)
             ok = svg is not None and render_input(svg, self.render_size) is not None
             row = {
                 "step": step,
@@ -240,13 +239,21 @@ def grpo_args(recipe: Recipe, output_dir: Path, reward_weights: list[float]) -> 
 
 def _build_rewards(recipe: Recipe, tokenizer):
     """(callables, weights, warm-ups, dropped names) from the reward registry."""
-    try:
-        from rlrf.rewards.registry import build_rewards
-    except ImportError:
-        from rlrf.train._reward_shim import build_rewards
-    return build_rewards(
-        recipe.rewards, recipe.render, recipe.model.image_size, tokenizer=tokenizer
+    from rlrf.rewards.registry import build_rewards
+
+    built = build_rewards(
+        recipe.rewards,
+        recipe.render,
+        recipe.model.image_size,
+        tokenizer=tokenizer,
+        task=recipe.model.task,
     )
+    if not built.funcs:
+        raise ValueError(
+            f"grpo: no reward left to optimise (recipe rewards {[s.name for s in recipe.rewards]}, "
+            f"dropped {built.dropped})"
+        )
+    return built
 
 
 def run_grpo(
