@@ -1,0 +1,36 @@
+-- leaderboard: one row per model_label x split (key: model_label, split).
+-- Mean and 95% CI half-width (1.96 * sd / sqrt(n)) of every metric over scored samples.
+-- A failed prediction render is scored as a blank image and counted in render_failure_rate;
+-- samples whose GT does not render are unscored and counted in n_gt_render_failed.
+-- NULL means come with n_<metric>_unavailable > 0: weights were missing, not a zero score.
+-- requires: metrics
+CREATE OR REPLACE VIEW leaderboard AS
+WITH scored AS (
+    SELECT *, status <> 'gt_render_failed' AS is_scored
+    FROM metrics
+)
+SELECT
+    model_label,
+    dataset AS split,
+    count(*) AS n,
+    count(*) FILTER (WHERE is_scored) AS n_scored,
+    count(*) FILTER (WHERE NOT is_scored) AS n_gt_render_failed,
+    avg(CASE WHEN render_ok THEN 0.0 ELSE 1.0 END) FILTER (WHERE is_scored) AS render_failure_rate,
+    avg(mse) AS mse,
+    1.96 * stddev_samp(mse) / sqrt(count(mse)) AS mse_ci95,
+    avg(ssim) AS ssim,
+    1.96 * stddev_samp(ssim) / sqrt(count(ssim)) AS ssim_ci95,
+    avg(dino) AS dino,
+    1.96 * stddev_samp(dino) / sqrt(count(dino)) AS dino_ci95,
+    avg(lpips) AS lpips,
+    1.96 * stddev_samp(lpips) / sqrt(count(lpips)) AS lpips_ci95,
+    avg(code_eff) FILTER (WHERE is_scored) AS code_eff,
+    1.96 * stddev_samp(code_eff) FILTER (WHERE is_scored)
+        / sqrt(count(code_eff) FILTER (WHERE is_scored)) AS code_eff_ci95,
+    avg(pred_tokens) FILTER (WHERE is_scored) AS pred_tokens,
+    avg(seconds) AS seconds_per_sample,
+    count(*) FILTER (WHERE dino_status = 'weights_unavailable') AS n_dino_unavailable,
+    count(*) FILTER (WHERE lpips_status = 'weights_unavailable') AS n_lpips_unavailable
+FROM scored
+GROUP BY model_label, dataset
+ORDER BY split, model_label;

@@ -1,0 +1,44 @@
+-- reward_hacks: one row per GRPO step (key: step). Share of that step's roll-outs that show
+-- a known reward hack (RLRF §3, App. on reward design):
+--   tiny_viewbox_share     viewBox width or height <= 4 (draw small, let the renderer upscale)
+--   short_share            completion under half the GT SVG's length (length collapse); the
+--                          length is counted in characters of the SVG text on both sides
+--                          because rollouts carry no token count for the GT side
+--   text_share             any <text> element (writing instead of drawing)
+--   text_restates_caption  a <text> whose content appears in the sample's caption / prompt
+--   render_failure_share   completions that did not render
+-- requires: rollouts, samples
+CREATE OR REPLACE VIEW reward_hacks AS
+WITH r AS (
+    SELECT
+        ro.step,
+        ro.sample_id,
+        coalesce(ro.svg, '') AS svg,
+        ro.render_ok,
+        ro.total,
+        s.svg AS gt_svg,
+        lower(coalesce(s.caption, '')) AS caption,
+        regexp_extract(
+            coalesce(ro.svg, ''),
+            'viewBox\s*=\s*["'']\s*([-+0-9.eE]+)[\s,]+([-+0-9.eE]+)[\s,]+([-+0-9.eE]+)[\s,]+([-+0-9.eE]+)',
+            ['x', 'y', 'w', 'h']
+        ) AS vb,
+        lower(trim(regexp_extract(coalesce(ro.svg, ''), '<text\b[^>]*>\s*([^<]*)', 1))) AS text_content
+    FROM rollouts ro
+    LEFT JOIN samples s USING (sample_id)
+)
+SELECT
+    step,
+    count(*) AS n_rollouts,
+    avg(CASE WHEN try_cast(vb.w AS DOUBLE) <= 4 OR try_cast(vb.h AS DOUBLE) <= 4 THEN 1.0 ELSE 0.0 END)
+        AS tiny_viewbox_share,
+    avg(CASE WHEN gt_svg IS NOT NULL AND length(svg) < 0.5 * length(gt_svg) THEN 1.0 ELSE 0.0 END)
+        AS short_share,
+    avg(CASE WHEN regexp_matches(svg, '<text\b') THEN 1.0 ELSE 0.0 END) AS text_share,
+    avg(CASE WHEN length(text_content) >= 3 AND caption <> '' AND contains(caption, text_content)
+        THEN 1.0 ELSE 0.0 END) AS text_restates_caption_share,
+    avg(CASE WHEN render_ok THEN 0.0 ELSE 1.0 END) AS render_failure_share,
+    avg(total) AS mean_total
+FROM r
+GROUP BY step
+ORDER BY step;

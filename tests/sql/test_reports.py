@@ -1,0 +1,144 @@
+"""Every sql/*.sql report runs on tiny Parquet fixtures, and its declared key is unique."""
+
+import re
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from rlrf.artifacts import refresh_views, sql_files
+
+SVG = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 100 100">{}</svg>'
+GT = SVG.format('<circle cx="50" cy="50" r="40" fill="#123456"/><rect x="5" y="5" width="20" height="20"/>' * 3)
+
+
+def _metrics_rows():
+    rows = []
+    for model in ("sft", "rlrf", "vtracer"):
+        for split, shift in (("test_hard", 0.0), ("ood_emoji", 0.05), ("ood_fonts", 0.1)):
+            for i in range(4):
+                failed = model == "sft" and i == 0
+                gt_failed = split == "ood_fonts" and i == 3
+                rows.append({
+                    "model_label": model, "dataset": split, "sample_id": f"{split}-{i}",
+                    "mse": None if gt_failed else 0.01 * (i + 1) + shift,
+                    "ssim": None if gt_failed else 0.9 - 0.01 * i - shift,
+                    "dino": None, "lpips": None if model == "vtracer" else 0.2 + shift,
+                    "code_eff": None if gt_failed else 100 - 10 * i,
+                    "gt_tokens": 500, "pred_tokens": 400 + 10 * i,
+                    "render_ok": not failed,
+                    "status": "gt_render_failed" if gt_failed else ("render_failed" if failed else "ok"),
+                    "dino_status": "weights_unavailable",
+                    "lpips_status": "weights_unavailable" if model == "vtracer" else "ok",
+                    "error": None, "seconds": 0.5,
+                })
+    return rows
+
+
+def _fixtures():
+    samples = [
+        {"sample_id": f"{s}-{i}", "source": "tabler", "split": s, "svg": GT, "n_tokens": 500,
+         "width": 100.0, "height": 100.0, "color_entropy": 2.5, "caption": "a red heart icon"}
+        for s in ("test_hard", "ood_emoji", "ood_fonts", "rl") for i in range(4)
+    ]
+    funnel = [
+        {"sample_id": f"x{i}", "source": "tabler", "step": st, "filter": f, "kept": i % 2 == 0,
+         "reason": None if i % 2 == 0 else "too_short"}
+        for st, f in enumerate(("parse", "render")) for i in range(4)
+    ]
+    train_log = [
+        {"stage": stage, "step": s, "seconds": float(s), "loss": 1.0 / (s + 1), "lr": 1e-5}
+        for stage in ("sft", "grpo") for s in range(1, 4)
+    ]
+    rollouts = []
+    hacks = [
+        SVG.replace("0 0 100 100", "0 0 1 1").format('<rect width="1" height="1"/>'),  # tiny viewBox
+        SVG.format("<text>red heart</text>"),  # restates the caption, and short
+        "<svg><g>",  # does not render
+        GT,  # honest
+    ]
+    for step in (1, 2):
+        for k, svg in enumerate(hacks):
+            rollouts.append({"step": step, "sample_id": "rl-0", "k": k, "completion": svg, "svg": svg,
+                             "render_ok": k != 2, "error": None if k != 2 else "render_failed",
+                             "l2": 0.5, "total": 0.5})
+    rollouts.append({"step": 3, "sample_id": "rl-1", "k": 0, "completion": GT, "svg": GT, "render_ok": True,
+                     "error": None, "l2": 0.9, "total": 0.9})
+    predictions = [
+        {k: r[k] for k in ("model_label", "dataset", "sample_id", "render_ok", "error", "seconds")}
+        | {"svg_pred": GT, "n_tokens": r["pred_tokens"]}
+        for r in _metrics_rows()
+    ]
+    return {"samples": samples, "funnel": funnel, "train_log": train_log, "rollouts": rollouts,
+            "predictions": predictions, "metrics": _metrics_rows()}
+
+
+@pytest.fixture(scope="module")
+def con(tmp_path_factory):
+    d = tmp_path_factory.mktemp("tables")
+    tables = {}
+    for name, rows in _fixtures().items():
+        p = d / f"{name}.parquet"
+        pq.write_table(pa.Table.from_pylist(rows), p)
+        tables[name] = [str(p)]
+    con = duckdb.connect()
+    refresh_views(con, tables)
+    yield con
+    con.close()
+
+
+def _key(sql_text: str) -> list[str]:
+    m = re.search(r"\(key:\s*([^)]*)\)", sql_text.split("CREATE", 1)[0])
+    assert m, "header comment must state the key as '(key: a, b)'"
+    return [k.strip() for k in m.group(1).split(",")]
+
+
+@pytest.mark.parametrize("path", sql_files(), ids=lambda p: p.name)
+def test_every_report_runs_and_key_is_unique(con, path):
+    text = path.read_text()
+    assert re.search(r"^-- requires: \w+", text, re.M), "header must name base tables: -- requires: a, b"
+    assert f"CREATE OR REPLACE VIEW {path.stem} AS" in text
+    key = _key(text)
+    n = con.execute(f"SELECT count(*) FROM {path.stem}").fetchone()[0]
+    assert n > 0, f"{path.stem} is empty on the fixture"
+    cols = ", ".join(key)
+    dup = con.execute(f"SELECT {cols}, count(*) c FROM {path.stem} GROUP BY {cols} HAVING c > 1").fetchall()
+    assert dup == [], f"{path.stem}: duplicate keys {dup[:5]}"
+
+
+def test_leaderboard_one_row_per_model_and_split(con):
+    rows = con.sql("SELECT * FROM leaderboard").to_arrow_table().to_pylist()
+    assert len(rows) == 3 * 3
+    by = {(r["model_label"], r["split"]): r for r in rows}
+    sft = by[("sft", "test_hard")]
+    assert sft["n"] == 4 and sft["render_failure_rate"] == pytest.approx(0.25)
+    assert sft["mse"] == pytest.approx(0.025)
+    assert sft["mse_ci95"] == pytest.approx(1.96 * 0.0129099 / 2, rel=1e-4)
+    assert sft["dino"] is None and sft["n_dino_unavailable"] == 4
+    assert by[("vtracer", "test_hard")]["n_lpips_unavailable"] == 4
+    fonts = by[("rlrf", "ood_fonts")]
+    assert fonts["n_gt_render_failed"] == 1 and fonts["n_scored"] == 3
+    assert fonts["mse"] == pytest.approx((0.11 + 0.12 + 0.13) / 3)
+
+
+def test_ood_gap_is_difference_of_means(con):
+    rows = con.sql("SELECT * FROM ood_gap ORDER BY model_label, ood_split").to_arrow_table().to_pylist()
+    assert {(r["model_label"], r["ood_split"]) for r in rows} == {
+        (m, s) for m in ("sft", "rlrf", "vtracer") for s in ("ood_emoji", "ood_fonts")}
+    emoji = next(r for r in rows if r["model_label"] == "rlrf" and r["ood_split"] == "ood_emoji")
+    assert emoji["mse_gap"] == pytest.approx(0.05)
+    assert emoji["ssim_gap"] == pytest.approx(-0.05)
+
+
+def test_reward_hacks_shares(con):
+    rows = {r["step"]: r for r in con.sql("SELECT * FROM reward_hacks").to_arrow_table().to_pylist()}
+    assert set(rows) == {1, 2, 3}
+    s1 = rows[1]
+    assert s1["n_rollouts"] == 4
+    assert s1["tiny_viewbox_share"] == pytest.approx(0.25)
+    assert s1["text_share"] == pytest.approx(0.25)
+    assert s1["text_restates_caption_share"] == pytest.approx(0.25)
+    assert s1["render_failure_share"] == pytest.approx(0.25)
+    assert s1["short_share"] == pytest.approx(0.75)
+    assert rows[3]["short_share"] == 0 and rows[3]["tiny_viewbox_share"] == 0
