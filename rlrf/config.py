@@ -29,13 +29,17 @@ class RenderConfig(Section):
     """Hard limits for rendering untrusted SVG (model roll-outs are hostile input)."""
 
     timeout_s: float = Field(5.0, gt=0, description="wall-clock limit per render, enforced from outside")
-    memory_mb: int = Field(1024, gt=0, description="address-space limit of a render worker")
+    memory_mb: int = Field(
+        1024, gt=0, description="address space a render worker may add beyond its start-up footprint"
+    )
     workers: int = Field(2, ge=1, description="render worker processes")
     max_input_chars: int = Field(200_000, gt=0, description="longer SVG text is rejected")
     max_elements: int = Field(10_000, gt=0, description="more XML elements are rejected")
     max_depth: int = Field(64, gt=0, description="deeper XML nesting is rejected")
     max_use: int = Field(256, ge=0, description="more <use> references are rejected (fan-out bombs)")
-    max_dimension: float = Field(1e5, gt=0, description="larger width/height/coordinates are rejected")
+    max_dimension: float = Field(
+        1e6, gt=0, description="any number in geometry beyond this is rejected (cairo fixed point: ±8e6)"
+    )
     near_white_threshold: float = Field(
         0.99, gt=0, le=1, description="share of near-white pixels above which a render counts as blank"
     )

@@ -67,17 +67,30 @@ class ImageReward:
         return rewards
 
 
+def unit_centred(img: np.ndarray) -> np.ndarray | None:
+    """Flattened image minus its mean, scaled to unit norm; None for a constant image."""
+    x = img.astype(np.float32).ravel()
+    x -= x.mean()
+    norm = float(np.sqrt(np.dot(x, x)))
+    return x / norm if norm > 0 else None
+
+
+def l2_from_unit(target: np.ndarray | None, pred: np.ndarray | None) -> float:
+    """The standardised-L2 reward from `unit_centred` vectors.
+
+    With z = (x − mean) / std (population std, as numpy), mean(z_a²) = mean(z_b²) = 1 and
+    mean(z_a·z_b) = ρ, the Pearson correlation, so l2 = 2 − 2ρ and the reward
+    clip(1 − l2, −1, 1) = clip(2ρ − 1, −1, 1): one dot product per pair, and the
+    target's vector is computed once for all its roll-outs.
+    """
+    if target is None or pred is None:
+        return INVALID  # constant image: the reference's NaN → −1
+    return float(np.clip(2.0 * float(np.dot(target, pred)) - 1.0, -1.0, 1.0))
+
+
 def standardised_l2_reward(target: np.ndarray, pred: np.ndarray) -> float:
     """clip(1 − mean((z(target) − z(pred))²), −1, 1) with z = per-image standardisation."""
-    a = target.astype(np.float32)
-    b = pred.astype(np.float32)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        a = (a - a.mean()) / a.std()
-        b = (b - b.mean()) / b.std()
-        l2 = float(np.mean((a - b) ** 2))
-    if not np.isfinite(l2):
-        return INVALID
-    return float(np.clip(1.0 - l2, -1.0, 1.0))
+    return l2_from_unit(unit_centred(target), unit_centred(pred))
 
 
 def canny_edges(img: np.ndarray, blur: int = 13, dilate: int = 3) -> np.ndarray:
@@ -94,21 +107,26 @@ def canny_edges(img: np.ndarray, blur: int = 13, dilate: int = 3) -> np.ndarray:
 class L2Reward(ImageReward):
     """`l2`: standardised pixel L2 (see module docstring)."""
 
+    def features(self, img: np.ndarray) -> np.ndarray | None:
+        return unit_centred(img)
+
     def score_pairs(self, targets, preds, rows):
-        return [standardised_l2_reward(t, p) for t, p in zip(targets, preds, strict=True)]
+        # GRPO scores many roll-outs per target: the target's features are computed once.
+        memo: dict[int, np.ndarray | None] = {}
+        scores = []
+        for target, pred in zip(targets, preds, strict=True):
+            if id(target) not in memo:
+                memo[id(target)] = self.features(target)
+            scores.append(l2_from_unit(memo[id(target)], self.features(pred)))
+        return scores
 
 
-class L2CannyReward(ImageReward):
+class L2CannyReward(L2Reward):
     """`l2_canny`: standardised L2 on blurred edge maps, rewarding matching outlines."""
 
     def __init__(self, name, size, render, strip_text=False, blur: int = 13, dilate: int = 3):
         super().__init__(name, size, render, strip_text)
         self.blur, self.dilate = blur, dilate
 
-    def score_pairs(self, targets, preds, rows):
-        return [
-            standardised_l2_reward(
-                canny_edges(t, self.blur, self.dilate), canny_edges(p, self.blur, self.dilate)
-            )
-            for t, p in zip(targets, preds, strict=True)
-        ]
+    def features(self, img: np.ndarray) -> np.ndarray | None:
+        return unit_centred(canny_edges(img, self.blur, self.dilate))

@@ -67,17 +67,31 @@ def _key(svg: str, size: int, limits: RenderConfig) -> str:
     return f"{digest}:{size}:{hash(limits)}"
 
 
+def _blank_is_failure(result: np.ndarray | RenderFailure, limits: RenderConfig):
+    if isinstance(result, np.ndarray) and is_near_white(result, limits.near_white_threshold):
+        return RenderFailure("near_white", "blank render")
+    return result
+
+
 def render_cached(
-    svgs: Sequence[str | None], size: int, limits: RenderConfig, cache: _ByteLRU
+    svgs: Sequence[str | None],
+    size: int,
+    limits: RenderConfig,
+    cache: _ByteLRU,
+    blank_fails: bool = False,
 ) -> list[np.ndarray | RenderFailure]:
-    """Render each SVG (long edge `size`, padded to a white square), hitting `cache` first."""
+    """Render each SVG (long edge `size`, padded to a white square), hitting `cache` first.
+
+    With `blank_fails`, a near-white render is stored and returned as a failure, so the
+    check runs once per distinct SVG, not once per reward.
+    """
     out: list[np.ndarray | RenderFailure | None] = [None] * len(svgs)
     todo: dict[str, list[int]] = {}
     for i, svg in enumerate(svgs):
         if svg is None:
             out[i] = RenderFailure("rejected:no_svg", "no <svg> in the completion")
             continue
-        key = _key(svg, size, limits)
+        key = _key(svg, size, limits) + (":b" if blank_fails else "")
         hit = cache.get(key)
         if hit is not None:
             out[i] = hit
@@ -87,6 +101,8 @@ def render_cached(
         keys = list(todo)
         results = shared_pool(limits).render_many([svgs[todo[k][0]] for k in keys], size)
         for key, result in zip(keys, results, strict=True):
+            if blank_fails:
+                result = _blank_is_failure(result, limits)
             cache.put(key, result)
             for i in todo[key]:
                 out[i] = result
@@ -108,13 +124,9 @@ def render_predictions(
     completions: Sequence, size: int, limits: RenderConfig, strip_text: bool = False
 ) -> list[np.ndarray | None]:
     """Renders usable for scoring; None for a failed or near-white render (scored −1)."""
-    renders = render_cached(prediction_svgs(completions, strip_text), size, limits, PRED_CACHE)
-    return [
-        r
-        if isinstance(r, np.ndarray) and not is_near_white(r, limits.near_white_threshold)
-        else None
-        for r in renders
-    ]
+    svgs = prediction_svgs(completions, strip_text)
+    renders = render_cached(svgs, size, limits, PRED_CACHE, blank_fails=True)
+    return [r if isinstance(r, np.ndarray) else None for r in renders]
 
 
 def render_targets(

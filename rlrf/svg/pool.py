@@ -25,16 +25,34 @@ from rlrf.svg.render import RenderFailure, RenderResult, render
 log = logging.getLogger(__name__)
 
 
+def _address_space_bytes() -> int:
+    """This process's current virtual size (VmSize), 0 when /proc is not there."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
 def _init_worker(memory_mb: int) -> None:
-    """Runs once in each worker: single-threaded numeric libs, then the address-space cap."""
+    """Runs once in each worker: single-threaded numeric libs, then the address-space cap.
+
+    The cap is `memory_mb` on top of what the worker already maps: a worker that had to
+    re-import a heavy `__main__` (spawn/forkserver do that) must not start over its limit.
+    """
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = "1"
-    limit = memory_mb * 1024 * 1024
+    import cairosvg  # noqa: F401  (import before capping, once per worker, not per task)
+    import numpy  # noqa: F401
+
+    limit = _address_space_bytes() + memory_mb * 1024 * 1024
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
     if hard != resource.RLIM_INFINITY:
         limit = min(limit, hard)
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
-    import cairosvg  # noqa: F401  (import once per worker, not per task)
 
 
 class RenderPool:

@@ -161,5 +161,9 @@ def is_near_white(img: np.ndarray, threshold: float) -> bool:
 
     A blank render is a reward hack (the policy's cheapest output), scored −1.
     """
-    near = (img >= 250).all(axis=-1) if img.ndim == 3 else img >= 250
-    return bool(near.mean() >= threshold)
+    # a pixel is as white as its darkest channel (channel-wise minimum: fast on uint8)
+    darkest = (
+        np.minimum(np.minimum(img[..., 0], img[..., 1]), img[..., 2]) if img.ndim == 3 else img
+    )
+    n_near = int(np.count_nonzero(darkest >= 250))
+    return n_near >= threshold * darkest.size
