@@ -50,6 +50,9 @@ class ImageReward:
         else:
             targets = [None] * len(preds)
         rewards: list[float | None] = [INVALID if p is None else None for p in preds]
+        log_metric = columns.get("log_metric")  # TRL passes a scalar logger to reward funcs
+        if callable(log_metric) and preds:
+            log_metric(f"{self.__name__}/invalid_frac", sum(p is None for p in preds) / len(preds))
         keep = [
             i
             for i, p in enumerate(preds)

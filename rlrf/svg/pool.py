@@ -6,6 +6,11 @@ is a `pebble.ProcessPool` task with a wall-clock timeout — on expiry pebble ki
 worker and starts a fresh one — and each worker caps its own address space with
 `RLIMIT_AS`. A crash, a timeout or an allocation failure comes back as a `RenderFailure`
 in the right slot; the batch always completes.
+
+Workers start from a `forkserver` (not a fork of a large, threaded trainer), so the
+address-space cap is not inherited from the parent's footprint; like every
+spawn/forkserver pool this needs scripts to guard their entry point with
+`if __name__ == "__main__":`.
 """
 
 from __future__ import annotations
@@ -108,11 +113,13 @@ class RenderPool:
                 results.append(RenderFailure("worker_crash", f"exit code {exc.exitcode}"))
             except Exception as exc:  # noqa: BLE001  (e.g. a result that failed to unpickle)
                 results.append(RenderFailure("worker_crash", f"{type(exc).__name__}: {exc}"[:300]))
-        n_failed = sum(
-            isinstance(r, RenderFailure) and not r.reason.startswith("rejected") for r in results
+        n_crashed = sum(
+            isinstance(r, RenderFailure) and r.reason == "worker_crash" for r in results
         )
-        if n_failed:
-            log.debug("render pool: %d/%d tasks timed out or crashed", n_failed, len(arg_tuples))
+        if n_crashed:
+            # Workers start through forkserver, which re-imports `__main__`: a script without an
+            # `if __name__ == "__main__":` guard makes every worker crash at start-up.
+            log.warning("render pool: %d/%d tasks lost their worker", n_crashed, len(results))
         return results
 
     def close(self) -> None:

@@ -72,3 +72,26 @@ def test_duplicate_component_names_raise():
 
     with pytest.raises(ValueError, match="unique"):
         WeightedSum([f, f], [1, 1])
+
+
+def test_trl_calling_convention():
+    """TRL calls reward_func(prompts=, completions=, completion_ids=, **columns, trainer_state=, log_*=)."""
+    metrics = {}
+    built = build_rewards([RewardSpec(name="l2"), RewardSpec(name="length")], RENDER, 64)
+    chat = [[{"role": "assistant", "content": GT}], [{"role": "assistant", "content": "no"}]]
+    kwargs = dict(
+        prompts=[[{"role": "user", "content": "draw"}]] * 2,
+        completions=chat,
+        completion_ids=[[1, 2], [3]],
+        gt_svg=[GT, GT],
+        sample_id=["a", "b"],
+        caption=["", ""],
+        gt_n_tokens=[10, 10],
+        trainer_state=SimpleNamespace(global_step=3),
+        log_extra=lambda column, values: None,
+        log_metric=lambda name, value: metrics.__setitem__(name, value),
+    )
+    l2, length = (fn(**kwargs) for fn in built.funcs)
+    assert l2[0] == pytest.approx(1.0, abs=1e-4) and l2[1] == -1.0
+    assert length[1] == -1.0
+    assert metrics == {"l2/invalid_frac": 0.5}

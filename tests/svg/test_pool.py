@@ -7,7 +7,7 @@ import time
 import numpy as np
 
 from rlrf.config import RenderConfig
-from rlrf.svg.pool import shared_pool
+from rlrf.svg.pool import RenderPool, shared_pool
 from rlrf.svg.render import RenderFailure, render
 
 OK = '<svg viewBox="0 0 10 10"><rect x="2" y="2" width="6" height="6" fill="#000"/></svg>'
@@ -44,6 +44,14 @@ def test_memory_blowup_is_a_value(hostile_pool):
     result = hostile_pool.render_many([HUGE_PATTERN], 64)[0]
     assert isinstance(result, RenderFailure) and result.reason in ("memory", "render_error")
     assert isinstance(hostile_pool.render_many([OK], 16)[0], np.ndarray)
+
+
+def test_address_space_cap_is_what_stops_a_large_allocation():
+    # A 8000x8000 pattern tile is a 256 MB cairo surface: fine in-process, over a 128 MB cap.
+    svg = HUGE_PATTERN.replace("90000", "8000")
+    assert isinstance(render(svg, 32), np.ndarray)
+    with RenderPool(RenderConfig(memory_mb=128, timeout_s=5.0, workers=1)) as capped:
+        assert capped.render_many([svg], 32)[0].reason == "memory"
 
 
 def test_worker_crash_is_a_value_and_worker_respawns(pool):
@@ -100,3 +108,31 @@ def test_pool_pickles_and_shared_pool_is_a_singleton():
     copy = pickle.loads(pickle.dumps(shared_pool(limits)))
     assert copy.limits == limits
     copy.close()
+
+
+def _use_bomb(levels: int = 10, fan: int = 10) -> str:
+    defs = ['<g id="l0"><circle r="1"/></g>']
+    for i in range(1, levels):
+        defs.append(f'<g id="l{i}">' + f'<use href="#l{i - 1}"/>' * fan + "</g>")
+    return (
+        f'<svg viewBox="0 0 10 10"><defs>{"".join(defs)}</defs><use href="#l{levels - 1}"/></svg>'
+    )
+
+
+def test_every_hostile_class_fails_as_a_value_within_the_limit(pool):
+    hostile = {
+        "many_circles": MANY_CIRCLES,
+        "nan": '<svg viewBox="0 0 10 10"><path d="M0 0 L NaN 5 Z"/></svg>',
+        "huge_number": '<svg viewBox="0 0 10 10"><circle cx="5" cy="5" r="1e308"/></svg>',
+        "use_bomb": _use_bomb(),
+        "deep": "<svg>" + "<g>" * 5000 + "</g>" * 5000 + "</svg>",
+        "empty": "",
+        "huge_pattern": HUGE_PATTERN,
+        "billion_laughs": '<!DOCTYPE l [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]><svg>&b;</svg>',
+    }
+    start = time.monotonic()
+    results = pool.render_many(list(hostile.values()), 64)
+    elapsed = time.monotonic() - start
+    for name, result in zip(hostile, results, strict=True):
+        assert isinstance(result, RenderFailure), name
+    assert elapsed < pool.limits.timeout_s + 3
