@@ -33,6 +33,7 @@ _DREAMSIM_FILES = {
     "open_clip_vitb32": ["open_clip_vitb32_pretrain.pth.tar", "open_clip_vitb32_single_lora"],
     "clip_vitb32": ["clip_vitb32_pretrain.pth.tar", "clip_vitb32_single_lora"],
 }  # fmt: skip
+DREAMSIM_TYPES = tuple(_DREAMSIM_FILES)
 
 
 def load_dreamsim(name: str, cache_dir: str | None, dreamsim_type: str, device: str):

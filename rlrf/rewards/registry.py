@@ -15,6 +15,7 @@ import importlib
 import inspect
 import logging
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from rlrf.config import RenderConfig, RewardSpec
@@ -81,12 +82,20 @@ def _build_l2_canny(spec, render, size, tokenizer=None, task=None):
 
 
 def _dreamsim(spec, render, size, task, canny):
-    from rlrf.rewards.perceptual import DreamSimReward
+    """`model:` is either a DreamSim variant ("ensemble", "dino_vitb16", …; weights in
+    `cache_dir`, default ~/.cache/dreamsim) or the folder holding the ensemble's weights."""
+    from rlrf.rewards.perceptual import DREAMSIM_TYPES, DreamSimReward
 
+    if spec.model in DREAMSIM_TYPES:
+        dreamsim_type = spec.model
+        cache_dir = spec.cache_dir or str(Path.home() / ".cache" / "dreamsim")
+    else:
+        dreamsim_type = str(spec.params.get("dreamsim_type", "ensemble"))
+        cache_dir = spec.model or spec.cache_dir
     return DreamSimReward(
-        spec.name, _size(spec, size), render, cache_dir=spec.model or spec.cache_dir,
+        spec.name, _size(spec, size), render, cache_dir=cache_dir,
         strip_text=_strip_text(spec, task), canny=canny,
-        dreamsim_type=str(spec.params.get("dreamsim_type", "ensemble")), device=_device(spec),
+        dreamsim_type=dreamsim_type, device=_device(spec),
     )  # fmt: skip
 
 

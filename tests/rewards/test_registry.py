@@ -97,3 +97,20 @@ def test_every_reward_pickles_and_still_scores():
     l2 = pickle.loads(pickle.dumps(build_reward(RewardSpec(name="l2"), RENDER, 64)))
     best, worse = l2([GT, SHIFTED], gt_svg=[GT, GT])
     assert best == pytest.approx(1.0, abs=1e-4) and worse < best
+
+
+def test_dreamsim_model_names_a_variant_or_a_weights_folder(tmp_path):
+    variant = registry.REWARDS["dreamsim"](
+        RewardSpec(name="dreamsim", model="ensemble", cache_dir=str(tmp_path)), RENDER, 64
+    )
+    assert (variant.dreamsim_type, variant.cache_dir) == ("ensemble", str(tmp_path))
+    folder = registry.REWARDS["canny_dreamsim"](
+        RewardSpec(name="canny_dreamsim", model=str(tmp_path)), RENDER, 64
+    )
+    assert (folder.dreamsim_type, folder.cache_dir, folder.canny) == (
+        "ensemble",
+        str(tmp_path),
+        True,
+    )
+    with pytest.raises(WeightsUnavailable, match="no download"):
+        variant.load()
