@@ -29,8 +29,14 @@ SELECT
         / sqrt(count(code_eff) FILTER (WHERE is_scored)) AS code_eff_ci95,
     avg(pred_tokens) FILTER (WHERE is_scored) AS pred_tokens,
     avg(seconds) AS seconds_per_sample,
+    avg(clip) AS clip,
+    1.96 * stddev_samp(clip) / sqrt(count(clip)) AS clip_ci95,
+    avg(vlm_judge) AS vlm_judge,
+    1.96 * stddev_samp(vlm_judge) / sqrt(count(vlm_judge)) AS vlm_judge_ci95,
     count(*) FILTER (WHERE dino_status = 'weights_unavailable') AS n_dino_unavailable,
-    count(*) FILTER (WHERE lpips_status = 'weights_unavailable') AS n_lpips_unavailable
+    count(*) FILTER (WHERE lpips_status = 'weights_unavailable') AS n_lpips_unavailable,
+    count(*) FILTER (WHERE clip_status = 'weights_unavailable') AS n_clip_unavailable,
+    count(*) FILTER (WHERE vlm_judge_status = 'weights_unavailable') AS n_vlm_judge_unavailable
 FROM scored
 GROUP BY model_label, dataset
 ORDER BY split, model_label;

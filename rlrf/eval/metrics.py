@@ -40,6 +40,7 @@ OK = "ok"
 RENDER_FAILED = "render_failed"
 GT_RENDER_FAILED = "gt_render_failed"
 WEIGHTS_UNAVAILABLE = "weights_unavailable"
+NOT_APPLICABLE = "not_applicable"
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -269,6 +270,12 @@ class MetricModels:
     dino_reason: str | None = None
     lpips: LpipsScorer | None = None
     lpips_reason: str | None = None
+    # Text2SVG only: the reward registry's `clip` / `vlm_judge` callables (one source of truth).
+    task: str = "img2svg"
+    clip: Any = None
+    clip_reason: str | None = None
+    vlm_judge: Any = None
+    vlm_judge_reason: str | None = None
 
     @property
     def dino_status(self) -> str:
@@ -278,19 +285,27 @@ class MetricModels:
     def lpips_status(self) -> str:
         return OK if self.lpips is not None else WEIGHTS_UNAVAILABLE
 
+    def text_status(self, name: str) -> str:
+        if self.task != "text2svg":
+            return NOT_APPLICABLE
+        return OK if getattr(self, name) is not None else WEIGHTS_UNAVAILABLE
+
 
 def load_metric_models(
     cfg: Any,
     device: str = "cpu",
     dino_factory: Callable[[], DinoScorer] | None = None,
     lpips_factory: Callable[[], LpipsScorer] | None = None,
+    task: str = "img2svg",
 ) -> MetricModels:
     """Load DINO and LPIPS per `EvalConfig`; failures become reasons plus a loud warning.
 
     Factories replace the loaders (tests inject tiny random-init models through them;
     such scores prove a code path and are never results).
     """
-    out = MetricModels()
+    out = MetricModels(task=task)
+    if task == "text2svg":
+        _load_text_scorers(out, cfg, device)
     try:
         out.dino = dino_factory() if dino_factory else load_dino(
             cfg.dino_model, device=device, batch_size=cfg.metric_batch_size
@@ -306,6 +321,54 @@ def load_metric_models(
     except WeightsUnavailable as exc:
         out.lpips_reason = str(exc)
         log.warning("WEIGHTS UNAVAILABLE: LPIPS will be NULL (%s)", exc)
+    return out
+
+
+def _load_text_scorers(out: MetricModels, cfg: Any, device: str) -> None:
+    """CLIP and VLM-judge scorers from the reward registry's classes, loaded now.
+
+    The metric and the Text2SVG reward compute the same cosine / P(Yes), so both call
+    `rlrf.rewards.text`; only the reporting scale differs (see `score_text`).
+    """
+    from rlrf.config import RenderConfig
+    from rlrf.rewards.base import WeightsUnavailable as RewardWeightsUnavailable
+    from rlrf.rewards.text import ClipReward, VlmJudgeReward
+
+    size, limits = cfg.render_size, RenderConfig()
+    for attr, build in (
+        ("clip", lambda: ClipReward("clip", size, limits, model=cfg.clip_model, device=device,
+                                    batch_size=cfg.metric_batch_size)),
+        ("vlm_judge", lambda: VlmJudgeReward("vlm_judge", size, limits, model=cfg.vlm_judge_model,
+                                             device=device)),
+    ):
+        scorer = build()
+        try:
+            scorer.load()
+        except RewardWeightsUnavailable as exc:
+            setattr(out, f"{attr}_reason", str(exc))
+            log.warning("WEIGHTS UNAVAILABLE: %s will be NULL (%s)", attr, exc)
+            continue
+        setattr(out, attr, scorer)
+
+
+def score_text(
+    preds: Sequence[np.ndarray], captions: Sequence[str], models: MetricModels
+) -> dict[str, list[float | None]]:
+    """Text2SVG metrics of renders against their captions (failed renders passed as blank).
+
+    - `clip`: CLIPScore as torchmetrics defines it (StarVector `compute_clip_score.py`):
+      100 * max(cosine(text, image), 0), with the cosine from the `clip` reward;
+    - `vlm_judge`: P(Yes) of the judge, i.e. (reward + 1) / 2 in [0, 1].
+    """
+    n = len(preds)
+    out: dict[str, list[float | None]] = {"clip": [None] * n, "vlm_judge": [None] * n}
+    if models.task != "text2svg" or n == 0:
+        return out
+    rows = {"caption": list(captions)}
+    if models.clip is not None:
+        out["clip"] = [100.0 * max(float(c), 0.0) for c in models.clip.score_pairs(None, list(preds), rows)]
+    if models.vlm_judge is not None:
+        out["vlm_judge"] = [(float(r) + 1.0) / 2.0 for r in models.vlm_judge.score_pairs(None, list(preds), rows)]
     return out
 
 

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 MODEL_ORDER = ("sft", "rlrf", "vtracer", "potrace")
 METRICS = ("mse", "ssim", "dino", "lpips", "code_eff")
+TEXT_METRICS = ("clip", "vlm_judge")
 LOWER_IS_BETTER = {"mse", "lpips"}
 
 _CSS = """
@@ -127,7 +128,7 @@ def _weights_banner(con, rels: set[str]) -> str:
         return ""
     cols = set(_columns(con, "metrics"))
     parts = []
-    for metric in ("dino", "lpips", "clip"):
+    for metric in ("dino", "lpips", "clip", "vlm_judge"):
         if f"{metric}_status" not in cols:
             continue
         n = con.execute(
@@ -150,20 +151,24 @@ def _leaderboard(con, rels: set[str]) -> str:
     rows = _rows(con, "SELECT * FROM leaderboard ORDER BY split, model_label")
     if not rows:
         return "<p class='note'>no metric rows</p>"
+    metrics = list(METRICS) + [
+        m for m in TEXT_METRICS
+        if any(r.get(m) is not None or r.get(f"n_{m}_unavailable") for r in rows)
+    ]
     best: dict[tuple[str, str], Any] = {}
-    for m in METRICS:
+    for m in metrics:
         for split in {r["split"] for r in rows}:
             vals = [r[m] for r in rows if r["split"] == split and r.get(m) is not None]
             if vals:
                 best[(split, m)] = min(vals) if m in LOWER_IS_BETTER else max(vals)
     head = ("<tr><th class='l'>split</th><th class='l'>model</th><th>n</th><th>render fail</th>"
-            + "".join(f"<th>{m}{' ↓' if m in LOWER_IS_BETTER else ' ↑'}</th>" for m in METRICS)
+            + "".join(f"<th>{m}{' ↓' if m in LOWER_IS_BETTER else ' ↑'}</th>" for m in metrics)
             + "<th>s / sample</th><th>NULL: dino / lpips</th></tr>")
     body = []
     for r in rows:
         cells = [f"<td class='l'>{_esc(r['split'])}</td>", f"<td class='l'>{_esc(r['model_label'])}</td>",
                  f"<td>{r['n']}</td>", f"<td>{_fmt(r['render_failure_rate'], 3)}</td>"]
-        for m in METRICS:
+        for m in metrics:
             v, ci = r.get(m), r.get(f"{m}_ci95")
             cls = " class='best'" if v is not None and best.get((r["split"], m)) == v else ""
             text = "NULL" if v is None else f"{_fmt(v)} ± {_fmt(ci, 2)}"

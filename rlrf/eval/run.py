@@ -19,7 +19,14 @@ import pyarrow as pa
 
 from rlrf.config import EvalConfig, RenderConfig
 from rlrf.eval import baselines
-from rlrf.eval.metrics import MetricModels, code_efficiency, load_metric_models, score_images
+from rlrf.eval.metrics import (
+    MetricModels,
+    blank_image,
+    code_efficiency,
+    load_metric_models,
+    score_images,
+    score_text,
+)
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +59,10 @@ METRICS_SCHEMA = pa.schema([
     ("status", pa.string()),
     ("dino_status", pa.string()),
     ("lpips_status", pa.string()),
+    ("clip", pa.float64()),
+    ("clip_status", pa.string()),
+    ("vlm_judge", pa.float64()),
+    ("vlm_judge_status", pa.string()),
     ("error", pa.string()),
     ("seconds", pa.float64()),
 ])
@@ -102,13 +113,15 @@ def evaluate_split(
     tokenizer: Any = None,
     *,
     metric_models: MetricModels | None = None,
+    task: str = "img2svg",
 ) -> tuple[pa.Table, pa.Table]:
     """Predict, render and score `rows` (a `samples` slice: sample_id, split, svg, n_tokens).
 
     `tokenizer` counts GT and predicted SVG tokens for code efficiency (the same
     tokenizer for both, as StarVector does); without it the rows' `n_tokens` and the
     predictor's token counts are used. Pass `metric_models` to load DINO/LPIPS once
-    for many splits.
+    for many splits. For `task="text2svg"` the renders are also scored against the
+    rows' `caption` (CLIP score, VLM judge).
     """
     n = rows.num_rows
     sample_ids = [str(s) for s in _column(rows, "sample_id")]
@@ -153,8 +166,13 @@ def evaluate_split(
                     model_label, n_gt_failed, n)
 
     if metric_models is None:
-        metric_models = load_metric_models(cfg)
+        metric_models = load_metric_models(cfg, task=task)
     scores = score_images(gt_imgs, pred_imgs, metric_models, ssim_gaussian_weights=cfg.ssim_gaussian_weights)
+    text_scores = score_text(
+        [p if p is not None else blank_image(size) for p in pred_imgs],
+        [c or "" for c in _column(rows, "caption", "")],
+        metric_models,
+    )
 
     pred_texts = [s if s is not None else t for s, t in zip(svg_preds, texts, strict=True)]
     pred_tokens = _count(tokenizer, pred_texts) if tokenizer is not None else [o[1] for o in outputs]
@@ -173,6 +191,9 @@ def evaluate_split(
         metrics.append({
             "model_label": model_label, "dataset": datasets[i], "sample_id": sample_ids[i],
             **scores[i],
+            "clip": text_scores["clip"][i], "clip_status": metric_models.text_status("clip"),
+            "vlm_judge": text_scores["vlm_judge"][i],
+            "vlm_judge_status": metric_models.text_status("vlm_judge"),
             "code_eff": code_efficiency(gt_tokens[i], pred_tokens[i]),
             "gt_tokens": gt_tokens[i], "pred_tokens": pred_tokens[i],
             "error": errors[i], "seconds": float(outputs[i][2]),

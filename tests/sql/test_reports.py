@@ -31,7 +31,8 @@ def _metrics_rows():
                     "status": "gt_render_failed" if gt_failed else ("render_failed" if failed else "ok"),
                     "dino_status": "weights_unavailable",
                     "lpips_status": "weights_unavailable" if model == "vtracer" else "ok",
-                    "error": None, "seconds": 0.5,
+                    "clip": None, "clip_status": "not_applicable", "vlm_judge": None,
+                    "vlm_judge_status": "not_applicable", "error": None, "seconds": 0.5,
                 })
     return rows
 
