@@ -61,6 +61,9 @@ class DataConfig(Section):
     caption_column: str | None = None
     max_rows: int | None = Field(None, gt=0, description="cap on rows read (None = all)")
     bundled_path: str = Field("data/corpus/corpus.parquet", description="bundled corpus, relative to the repo")
+    sources: list[str] | None = Field(
+        None, description="load only rows of these sources (None = all); list the OOD sources too"
+    )
     include_bundled: bool = Field(
         False, description="add the bundled corpus to an hf/local source (e.g. as OOD emoji/fonts/icons)"
     )

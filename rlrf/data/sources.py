@@ -35,6 +35,8 @@ def _bundled(cfg: DataConfig) -> pa.Table:
 
 
 def _cap(table: pa.Table, cfg: DataConfig) -> pa.Table:
+    if cfg.sources is not None:
+        table = table.filter(pc.is_in(table["source"], pa.array(cfg.sources, pa.string())))
     if cfg.max_rows is not None and table.num_rows > cfg.max_rows:
         return table.slice(0, cfg.max_rows)
     return table

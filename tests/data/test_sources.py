@@ -39,3 +39,8 @@ def test_hub_failure_is_explained(monkeypatch):
     monkeypatch.setattr(datasets, "load_dataset", offline)
     with pytest.raises(RuntimeError, match="starvector/svg-stack.*data.source=local"):
         load_rows(DataConfig(source="hf"))
+
+
+def test_sources_filter_keeps_only_listed_sources():
+    rows = load_rows(DataConfig(source="bundled", sources=["bootstrap", "openmoji"]))
+    assert set(rows["source"].to_pylist()) == {"bootstrap", "openmoji"}
