@@ -10,7 +10,6 @@ model_label x dataset x sample_id). Per-sample failures are values in those rows
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -27,6 +26,8 @@ from rlrf.eval.metrics import (
     score_images,
     score_text,
 )
+from rlrf.svg.extract import extract_svg
+from rlrf.svg.pool import shared_pool
 
 log = logging.getLogger(__name__)
 
@@ -67,22 +68,7 @@ METRICS_SCHEMA = pa.schema([
     ("seconds", pa.float64()),
 ])
 
-_SVG_BLOCK = re.compile(r"<svg\b.*?</svg\s*>", re.IGNORECASE | re.DOTALL)
-
-
-def _extract_svg(text: str) -> str | None:
-    """The SVG document in a completion (first `<svg ...</svg>` block), else None."""
-    try:
-        from rlrf.svg.extract import extract_svg
-    except ImportError:
-        m = _SVG_BLOCK.search(text or "")
-        return m.group(0) if m else None
-    return extract_svg(text)
-
-
 def _render_many(svgs: Sequence[str], size: int, limits: RenderConfig):
-    from rlrf.svg.pool import shared_pool
-
     return shared_pool(limits).render_many(list(svgs), size)
 
 
@@ -131,7 +117,7 @@ def evaluate_split(
     if len(outputs) != n:
         raise ValueError(f"{model_label}: predictor returned {len(outputs)} outputs for {n} rows")
     texts = [t or "" for t, _, _ in outputs]
-    svg_preds = [_extract_svg(t) for t in texts]
+    svg_preds = [extract_svg(t) for t in texts]
 
     size = cfg.render_size
     gt_renders = _render_many(gt_svgs, size, render_limits)
