@@ -30,6 +30,10 @@ from rlrf.svg.render import RenderFailure, RenderResult, render
 log = logging.getLogger(__name__)
 
 
+# Recycle workers now and then so slow leaks/fragmentation never reach the memory cap.
+_TASKS_PER_WORKER = 2000
+
+
 def _address_space_bytes() -> int:
     """This process's current virtual size (VmSize), 0 when /proc is not there."""
     try:
@@ -79,6 +83,7 @@ class RenderPool:
 
                 self._pool = pebble.ProcessPool(
                     max_workers=self.limits.workers,
+                    max_tasks=_TASKS_PER_WORKER,
                     initializer=_init_worker,
                     initargs=(self.limits.memory_mb,),
                     context=multiprocessing.get_context("forkserver"),
