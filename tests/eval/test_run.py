@@ -73,3 +73,27 @@ def test_baselines_end_to_end(rows, name):
     assert all(r["status"] == "ok" and r["mse"] < 0.2 for r in m[:4])
     assert m[4]["status"] == "gt_render_failed"
     assert all(r["seconds"] >= 0 for r in m)
+
+
+def test_model_predictor_with_tiny_random_qwen():
+    """A tiny random-init policy through generate_svgs: the eval plumbing, not a result."""
+    import torch
+
+    from rlrf.config import ModelConfig, TokenizerConfig
+    from rlrf.eval.run import model_predictor
+    from rlrf.models.factory import build_model, build_processor
+    from rlrf.models.tokenizer import train_tokenizer
+    from tests.models.micro import ICONS, MICRO_MODEL, icon_rows
+
+    torch.manual_seed(0)
+    tok = train_tokenizer(ICONS * 4, TokenizerConfig(vocab_size=300))
+    mcfg = ModelConfig(**MICRO_MODEL)
+    model, processor = build_model(mcfg, tok), build_processor(tok, mcfg)
+    cfg = EvalConfig(render_size=64, max_new_tokens=8, batch_size=2)
+    rows = icon_rows(3).drop(["split"]).append_column("split", pa.array(["test_hard"] * 3))
+    predict = model_predictor(model, processor, cfg, LIMITS, mcfg.image_size)
+    preds, mets = evaluate_split("sft", rows, predict, cfg, LIMITS, tok, metric_models=NO_MODELS)
+    assert preds.num_rows == 3 and mets.num_rows == 3
+    assert all(0 < n <= 8 for n in preds.column("n_tokens").to_pylist())
+    assert set(mets.column("status").to_pylist()) <= {"ok", "render_failed"}
+    assert all(m is not None for m in mets.column("mse").to_pylist())
