@@ -40,6 +40,7 @@ th{background:#f3f3f3} td.l,th.l{text-align:left}
 .warn{background:#fff0f0;border:2px solid #c00;color:#900;padding:.8em 1em;margin:1em 0;font-weight:600}
 .note{color:#666;font-size:.85em}
 .gallery td{text-align:center;vertical-align:top;font-size:.75em}
+.gallery td.l{max-width:14em;word-break:break-all}
 .gallery img{width:160px;height:160px;border:1px solid #ddd;display:block;margin:auto}
 .best{font-weight:700}
 """
@@ -308,8 +309,10 @@ def write_report(
         "<h2>Leaderboard</h2>", _leaderboard(con, rels),
     ]
     if "ood_gap" in rels:
+        gap = _rows(con, "SELECT * FROM ood_gap")
         sections += ["<h2>OOD gap (OOD − test_hard)</h2>",
-                     _table(_rows(con, "SELECT * FROM ood_gap"), left=("model_label", "ood_split"))]
+                     _table(gap, left=("model_label", "ood_split")) if gap else
+                     "<p class='note'>no model was scored on both test_hard and an ood_* split</p>"]
     sections += ["<h2>Training curves</h2>", _curves(con, rels)]
     if "reward_hacks" in rels:
         hacks = _rows(con, "SELECT * FROM reward_hacks ORDER BY step")
