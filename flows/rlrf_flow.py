@@ -3,6 +3,7 @@ are unchanged. Orchestration only; every stage body is a function in `rlrf/`."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -11,14 +12,15 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
 from flows.curate import curate_flow
+from flows.evaluate import eval_flow
 from flows.runners import task_runner
 from flows.training import grpo_flow, sft_flow
-from rlrf.artifacts import Manifest, Store, connect, fail_stage, finish_stage
+from rlrf.artifacts import Store, atomic_write_bytes, connect, fail_stage, finish_stage
 from rlrf.config import Recipe, load_recipe
 from rlrf.pipeline import parse_stages, plan_stage, start
 from rlrf.summary import summary_markdown
 
-STAGE_FLOWS = {"curate": curate_flow, "sft": sft_flow, "grpo": grpo_flow}
+STAGE_FLOWS = {"curate": curate_flow, "sft": sft_flow, "grpo": grpo_flow, "eval": eval_flow}
 
 
 def _run_stage(stage: str, recipe: Recipe, store: Store, run_id: str, force: bool,
@@ -34,15 +36,15 @@ def _run_stage(stage: str, recipe: Recipe, store: Store, run_id: str, force: boo
         sub = sub.with_options(task_runner=task_runner(recipe.curate, recipe.render.workers))
     t0 = time.time()
     try:
-        timings = sub(recipe=recipe, out_dir=plan.stage_dir, upstream=plan.upstream_dirs) or {}
+        summary = sub(recipe=recipe, out_dir=plan.stage_dir, upstream=plan.upstream_dirs) or {}
     except BaseException as exc:
         fail_stage(plan.stage_dir, manifest, f"{type(exc).__name__}: {exc}")
         raise
-    manifest = Manifest.read(plan.stage_dir) or manifest
-    notes = timings.pop("notes", []) if isinstance(timings, dict) else []
-    manifest.notes.extend(notes)
-    numeric = {k: float(v) for k, v in timings.items() if isinstance(v, int | float)}
-    finish_stage(plan.stage_dir, manifest, {**numeric, "stage_s": time.time() - t0})
+    atomic_write_bytes(plan.stage_dir / "summary.json", json.dumps(summary, indent=2, default=str).encode())
+    manifest.notes.extend(summary.get("notes", []))
+    for dropped in summary.get("dropped_rewards", []):
+        manifest.notes.append(f"REWARD DROPPED: {dropped}")
+    finish_stage(plan.stage_dir, manifest, {"stage_s": time.time() - t0})
     logger.info("stage %s: done in %.1f s -> %s", stage, time.time() - t0, plan.stage_dir)
     return plan.stage_dir
 

@@ -1,0 +1,101 @@
+"""The eval stage: every system (SFT, RLRF, classical baselines) on every eval split,
+with the same rows, the same decoding and the same metrics (paper §4, Tables 1–3).
+
+Writes `predictions.parquet`, `metrics.parquet`, `report.html` and returns a summary
+whose `notes` say loudly which metrics had no weights.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from rlrf.artifacts import connect_stages, write_table
+from rlrf.config import Recipe
+from rlrf.data.splits import random_sample
+from rlrf.eval.baselines import BASELINES
+from rlrf.eval.metrics import load_metric_models
+from rlrf.eval.report import write_report
+from rlrf.eval.run import baseline_predictor, evaluate_split, model_predictor
+
+log = logging.getLogger(__name__)
+
+# model label -> the upstream stage whose `model/` folder holds it
+MODEL_STAGES = {"sft": "sft", "rlrf": "grpo"}
+
+
+def eval_rows(samples: pa.Table, split: str, max_samples: int | None, seed: int) -> pa.Table:
+    """The split's rows in a fixed order; a seeded sample when capped (same for all models)."""
+    rows = samples.filter(pc.equal(samples["split"], split)).sort_by("sample_id")
+    if max_samples is not None and rows.num_rows > max_samples:
+        rows = rows.take(pa.array(random_sample(rows.num_rows, max_samples, seed)))
+    return rows
+
+
+def _predictor(label: str, recipe: Recipe, upstream: dict[str, Path]):
+    if label in BASELINES:
+        return baseline_predictor(label, recipe.eval, recipe.render)
+    if label not in MODEL_STAGES:
+        raise ValueError(f"eval.models: unknown model label {label!r}; valid: "
+                         f"{', '.join([*MODEL_STAGES, *BASELINES])}")
+    from rlrf.models.factory import load_trained
+
+    stage = MODEL_STAGES[label]
+    if stage not in upstream:
+        raise FileNotFoundError(f"eval.models lists {label!r} but no finished '{stage}' stage was given")
+    model, processor = load_trained(upstream[stage] / "model")
+    model.eval()
+    return model_predictor(model, processor, recipe.eval, recipe.render,
+                           image_size=recipe.model.image_size, task=recipe.model.task)
+
+
+def run_eval(recipe: Recipe, upstream: dict[str, Path], out_dir: Path) -> dict:
+    from rlrf.models.tokenizer import load_tokenizer
+
+    t0 = time.time()
+    samples = pq.read_table(upstream["curate"] / "samples.parquet")
+    present = set(samples["split"].to_pylist())
+    splits = [s for s in recipe.eval.splits if s in present]
+    notes = [f"eval split '{s}' has no rows in this curation; skipped" for s in recipe.eval.splits
+             if s not in present]
+    tokenizer = load_tokenizer(recipe.tokenizer, upstream["curate"] / "tokenizer")
+    metric_models = load_metric_models(recipe.eval, task=recipe.model.task)
+    for name in ("dino", "lpips"):
+        reason = getattr(metric_models, f"{name}_reason")
+        if reason:
+            notes.append(f"WEIGHTS UNAVAILABLE: {name} is NULL (status weights_unavailable): {reason}")
+
+    predictions, metrics = [], []
+    for label in recipe.eval.models:
+        predict = _predictor(label, recipe, upstream)
+        for split in splits:
+            rows = eval_rows(samples, split, recipe.eval.max_samples_per_split, recipe.seed)
+            t = time.time()
+            p, m = evaluate_split(label, rows, predict, recipe.eval, recipe.render, tokenizer,
+                                  metric_models=metric_models)
+            log.info("eval %s on %s: %d samples in %.1f s", label, split, rows.num_rows, time.time() - t)
+            predictions.append(p)
+            metrics.append(m)
+    write_table(pa.concat_tables(predictions), out_dir / "predictions.parquet")
+    metrics_table = pa.concat_tables(metrics)
+    write_table(metrics_table, out_dir / "metrics.parquet")
+
+    con = connect_stages({**upstream, "eval": out_dir})
+    try:
+        report = write_report(con, out_dir, title=f"RLRF evaluation report: {recipe.name}",
+                              render_limits=recipe.render, gallery_size=recipe.eval.gallery_size)
+        means = con.execute(
+            "SELECT model_label, dataset, count(*) AS n, avg(mse) AS mse, avg(ssim) AS ssim,"
+            " avg(CASE WHEN render_ok THEN 0 ELSE 1 END) AS fail_rate"
+            " FROM metrics GROUP BY ALL ORDER BY dataset, model_label"
+        ).fetchall()
+    finally:
+        con.close()
+    table = {f"{m}/{d}": {"n": n, "mse": mse, "ssim": ssim, "render_fail_rate": fr}
+             for m, d, n, mse, ssim, fr in means}
+    return {"report": str(report), "means": table, "notes": notes, "seconds": time.time() - t0}
