@@ -195,10 +195,13 @@ class GRPOConfig(Section):
 
 class BaselineConfig(Section):
     vtracer: dict[str, Any] = Field(
-        default_factory=lambda: {"colormode": "color", "mode": "spline", "filter_speckle": 4, "color_precision": 6}
+        default_factory=lambda: {"colormode": "color", "mode": "spline", "filter_speckle": 4, "color_precision": 6,
+                                 "path_precision": 2},
+        description="vtracer.convert_pixels_to_svg keywords; path_precision 2 keeps traces under render.max_input_chars",
     )
     potrace: dict[str, Any] = Field(
-        default_factory=lambda: {"threshold": 128, "turdsize": 2, "alphamax": 1.0, "opttolerance": 0.2}
+        default_factory=lambda: {"threshold": 128, "turdsize": 2, "alphamax": 1.0, "opttolerance": 0.2},
+        description="threshold (0-255 luminance, darker is traced) + potracer Bitmap.trace keywords",
     )
 
 

@@ -46,3 +46,20 @@ def test_potrace_binarises_at_threshold():
 def test_unknown_baseline_names_valid_ones():
     with pytest.raises(ValueError, match="vtracer, potrace"):
         baselines.trace("autotrace", blank_image(8))
+
+
+def test_vtracer_default_settings_stay_within_render_limits():
+    """A flag emoji traced at 512 px once produced 213k chars of 15-digit floats (> max_input_chars)."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from rlrf.config import RenderConfig, repo_root
+
+    t = pq.read_table(repo_root() / "data/corpus/corpus.parquet", columns=["sample_id", "svg"])
+    hit = t.filter(pc.equal(t["sample_id"], "twemoji/1f1e6-1f1eb.svg"))
+    if hit.num_rows == 0:
+        pytest.skip("flag sample not in this corpus build")
+    target = render(hit["svg"][0].as_py(), 512)
+    svg, _ = baselines.trace("vtracer", target, SETTINGS.vtracer)
+    assert len(svg) < RenderConfig().max_input_chars
+    assert isinstance(render(svg, 512), np.ndarray)
