@@ -5,57 +5,51 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from contextlib import contextmanager
 
 from rlrf.artifacts import Store, connect
 from rlrf.config import RecipeError, load_recipe
 
 
-def _store(recipe: str) -> Store:
+@contextmanager
+def _catalogue(recipe: str):
+    """The recipe's store and a DuckDB connection whose views point at its newest stages."""
     cfg = load_recipe(recipe)
-    return Store(cfg.artifacts_dir, cfg.name)
+    store = Store(cfg.artifacts_dir, cfg.name)
+    con = connect(store.root / "rlrf.duckdb", store=store)
+    try:
+        yield store, con
+    finally:
+        con.close()
 
 
 def cmd_sql(args) -> int:
-    store = _store(args.recipe)
-    con = connect(store.root / "rlrf.duckdb", store=store)
-    try:
+    with _catalogue(args.recipe) as (_, con):
         rel = con.sql(args.query)
         if rel is None:
             return 0
         if args.csv:
-            cols = rel.columns
-            print(",".join(cols))
+            print(",".join(rel.columns))
             for row in rel.fetchall():
                 print(",".join("" if v is None else str(v) for v in row))
         else:
             rel.show(max_rows=args.max_rows, max_width=args.max_width)
-    finally:
-        con.close()
     return 0
 
 
 def cmd_summary(args) -> int:
     from rlrf.summary import summary_markdown
 
-    store = _store(args.recipe)
-    con = connect(store.root / "rlrf.duckdb", store=store)
-    try:
+    with _catalogue(args.recipe) as (store, con):
         print(summary_markdown(con, store))
-    finally:
-        con.close()
     return 0
 
 
 def cmd_views(args) -> int:
-    store = _store(args.recipe)
-    con = connect(store.root / "rlrf.duckdb", store=store)
-    try:
-        for (name,) in con.execute(
-            "SELECT view_name FROM duckdb_views() WHERE NOT internal ORDER BY view_name"
-        ).fetchall():
+    with _catalogue(args.recipe) as (_, con):
+        sql = "SELECT view_name FROM duckdb_views() WHERE NOT internal ORDER BY view_name"
+        for (name,) in con.execute(sql).fetchall():
             print(name)
-    finally:
-        con.close()
     return 0
 
 
