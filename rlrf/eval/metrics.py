@@ -34,6 +34,8 @@ from typing import Any
 import numpy as np
 from skimage.metrics import structural_similarity
 
+from rlrf.weights import WeightsUnavailable, downloads_allowed
+
 log = logging.getLogger(__name__)
 
 OK = "ok"
@@ -44,10 +46,6 @@ NOT_APPLICABLE = "not_applicable"
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-
-
-class WeightsUnavailable(RuntimeError):
-    """Pretrained weights for a metric cannot be loaded here (offline, missing file)."""
 
 
 def blank_image(size: int | tuple[int, int]) -> np.ndarray:
@@ -194,7 +192,7 @@ def _local_snapshot(name_or_path: str) -> str:
         return name_or_path
     from huggingface_hub import snapshot_download
 
-    return snapshot_download(name_or_path, local_files_only=True)
+    return snapshot_download(name_or_path, local_files_only=not downloads_allowed())
 
 
 def load_dino(name_or_path: str, device: str = "cpu", batch_size: int = 16) -> DinoScorer:
@@ -207,8 +205,8 @@ def load_dino(name_or_path: str, device: str = "cpu", batch_size: int = 16) -> D
         from transformers import AutoImageProcessor, AutoModel
 
         local = _local_snapshot(name_or_path)
-        model = AutoModel.from_pretrained(local, local_files_only=True)
-        processor = AutoImageProcessor.from_pretrained(local, local_files_only=True)
+        model = AutoModel.from_pretrained(local)
+        processor = AutoImageProcessor.from_pretrained(local)
     except Exception as exc:  # noqa: BLE001 -- any loader error means "not available here"
         raise WeightsUnavailable(
             f"DINOv2 weights {name_or_path!r} are not available locally "
@@ -246,7 +244,7 @@ def load_lpips(
         from torchvision.models import AlexNet_Weights
 
         ckpt = Path(_torch().hub.get_dir()) / "checkpoints" / Path(AlexNet_Weights.IMAGENET1K_V1.url).name
-    if not ckpt.is_file():
+    if not ckpt.is_file() and not downloads_allowed():
         raise WeightsUnavailable(
             f"LPIPS {net} trunk needs torchvision's ImageNet checkpoint at {ckpt}, which is absent "
             "(no download is attempted); copy the file there to enable LPIPS"
@@ -331,7 +329,6 @@ def _load_text_scorers(out: MetricModels, cfg: Any, device: str) -> None:
     `rlrf.rewards.text`; only the reporting scale differs (see `score_text`).
     """
     from rlrf.config import RenderConfig
-    from rlrf.rewards.base import WeightsUnavailable as RewardWeightsUnavailable
     from rlrf.rewards.text import ClipReward, VlmJudgeReward
 
     size, limits = cfg.render_size, RenderConfig()
@@ -344,7 +341,7 @@ def _load_text_scorers(out: MetricModels, cfg: Any, device: str) -> None:
         scorer = build()
         try:
             scorer.load()
-        except RewardWeightsUnavailable as exc:
+        except WeightsUnavailable as exc:
             setattr(out, f"{attr}_reason", str(exc))
             log.warning("WEIGHTS UNAVAILABLE: %s will be NULL (%s)", attr, exc)
             continue

@@ -23,15 +23,12 @@ from transformers.models.qwen2_vl.video_processing_qwen2_vl import Qwen2VLVideoP
 
 from rlrf.config import ModelConfig
 from rlrf.models.tokenizer import IMAGE_PAD, VIDEO_PAD, VISION_END, VISION_START
+from rlrf.weights import WeightsUnavailable, downloads_allowed
 
 log = logging.getLogger(__name__)
 
 MERGE_SIZE = 2  # Qwen2.5-VL merges 2x2 vision patches into one LLM token
 TEMPORAL_PATCH = 2
-
-
-class WeightsUnavailable(OSError):
-    """Pretrained weights named by a recipe cannot be loaded here (no hub access, bad path)."""
 
 
 def image_tokens(cfg: ModelConfig) -> int:
@@ -143,7 +140,8 @@ def build_model(cfg: ModelConfig, tokenizer) -> Qwen2_5_VLForConditionalGenerati
     else:
         try:
             model = Qwen2_5_VLForConditionalGeneration.from_pretrained(
-                cfg.name_or_path, dtype=dtype, attn_implementation=cfg.attn_implementation
+                cfg.name_or_path, dtype=dtype, attn_implementation=cfg.attn_implementation,
+                local_files_only=not downloads_allowed(),
             )
         except OSError as exc:
             raise WeightsUnavailable(

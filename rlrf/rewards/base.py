@@ -7,19 +7,13 @@ evaluation and tests call the same function.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
+from rlrf.weights import WeightsUnavailable, offline_hub
+
+__all__ = ["INVALID", "WeightsUnavailable", "completion_text", "offline_hub"]
+
 INVALID = -1.0  # RLRF Sec. 3.2: an SVG that does not render (or renders blank) gets the floor
-
-
-class WeightsUnavailable(RuntimeError):
-    """A reward's pretrained weights are not on this machine (the hub is not reachable here)."""
-
-    def __init__(self, name: str, reason: str) -> None:
-        super().__init__(f"reward {name!r}: weights unavailable: {reason}")
-        self.name = name
-        self.reason = reason
 
 
 def completion_text(completion: Any) -> str:
@@ -39,9 +33,3 @@ def completion_text(completion: Any) -> str:
                 parts.append(completion_text(item))
         return "".join(parts)
     return "" if completion is None else str(completion)
-
-
-def offline_hub() -> None:
-    """Make transformers / huggingface_hub fail at once instead of retrying the network."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from rlrf.config import RenderConfig
-from rlrf.rewards.base import WeightsUnavailable, offline_hub
 from rlrf.rewards.image import ImageReward, canny_edges
+from rlrf.weights import WeightsUnavailable, downloads_allowed, offline_hub
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def load_dreamsim(name: str, cache_dir: str | None, dreamsim_type: str, device: 
     if dreamsim_type in ("ensemble", "dino_vitb16"):
         needed.append("facebookresearch_dino_main")
     missing = [f for f in needed if not (root / f).exists()]
-    if not root.is_dir() or missing:
+    if (not root.is_dir() or missing) and not downloads_allowed():
         raise WeightsUnavailable(
             name, f"{root} lacks {missing or 'everything'} (no download attempted)"
         )
@@ -71,7 +71,7 @@ def load_lpips_net(name: str, net: str, weights: str | None, device: str):
 
     try:
         return metrics.load_lpips(net, weights, device=device, input_norm="lpips").net
-    except metrics.WeightsUnavailable as exc:
+    except WeightsUnavailable as exc:
         raise WeightsUnavailable(name, str(exc)) from exc
 
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from rlrf.rewards.base import WeightsUnavailable, offline_hub
 from rlrf.rewards.perceptual import _ModelReward
+from rlrf.weights import WeightsUnavailable, downloads_allowed, offline_hub
 
 JUDGE_PROMPT = 'Does the drawing resemble the description: "{}" [Yes/No]'
 
@@ -29,8 +29,9 @@ def load_clip(name: str, model: str | None, cache_dir: str | None, device: str):
     try:
         from transformers import CLIPModel, CLIPProcessor
 
-        net = CLIPModel.from_pretrained(model, cache_dir=cache_dir, local_files_only=True)
-        processor = CLIPProcessor.from_pretrained(model, cache_dir=cache_dir, local_files_only=True)
+        local = not downloads_allowed()
+        net = CLIPModel.from_pretrained(model, cache_dir=cache_dir, local_files_only=local)
+        processor = CLIPProcessor.from_pretrained(model, cache_dir=cache_dir, local_files_only=local)
     except Exception as exc:  # noqa: BLE001  (not on this machine)
         raise WeightsUnavailable(name, f"{model!r}: {type(exc).__name__}: {exc}") from exc
     return net.eval().to(device), processor
@@ -45,9 +46,11 @@ def load_judge(name: str, model: str | None, cache_dir: str | None, device: str)
         from transformers import AutoProcessor, Qwen2_5_VLForConditionalGeneration
 
         net = Qwen2_5_VLForConditionalGeneration.from_pretrained(
-            model, cache_dir=cache_dir, local_files_only=True
+            model, cache_dir=cache_dir, local_files_only=not downloads_allowed()
         )
-        processor = AutoProcessor.from_pretrained(model, cache_dir=cache_dir, local_files_only=True)
+        processor = AutoProcessor.from_pretrained(
+            model, cache_dir=cache_dir, local_files_only=not downloads_allowed()
+        )
     except Exception as exc:  # noqa: BLE001
         raise WeightsUnavailable(name, f"{model!r}: {type(exc).__name__}: {exc}") from exc
     return net.eval().to(device), processor
