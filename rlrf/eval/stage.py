@@ -65,7 +65,8 @@ def run_eval(recipe: Recipe, upstream: dict[str, Path], out_dir: Path) -> dict:
              if s not in present]
     tokenizer = load_tokenizer(recipe.tokenizer, upstream["curate"] / "tokenizer")
     metric_models = load_metric_models(recipe.eval, task=recipe.model.task)
-    for name in ("dino", "lpips"):
+    learned = ("dino", "lpips", "clip", "vlm_judge") if recipe.model.task == "text2svg" else ("dino", "lpips")
+    for name in learned:
         reason = getattr(metric_models, f"{name}_reason")
         if reason:
             notes.append(f"WEIGHTS UNAVAILABLE: {name} is NULL (status weights_unavailable): {reason}")
@@ -77,7 +78,7 @@ def run_eval(recipe: Recipe, upstream: dict[str, Path], out_dir: Path) -> dict:
             rows = eval_rows(samples, split, recipe.eval.max_samples_per_split, recipe.seed)
             t = time.time()
             p, m = evaluate_split(label, rows, predict, recipe.eval, recipe.render, tokenizer,
-                                  metric_models=metric_models)
+                                  metric_models=metric_models, task=recipe.model.task)
             log.info("eval %s on %s: %d samples in %.1f s", label, split, rows.num_rows, time.time() - t)
             predictions.append(p)
             metrics.append(m)
