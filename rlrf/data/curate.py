@@ -48,8 +48,8 @@ def prepare(raw: pa.Table, cfg: CurateConfig, funnel: Funnel) -> pa.Table:
     svg = strip_xml_header(raw["svg"])
     svg = round_decimals(svg, cfg.round_decimals)
     rows = raw.set_column(raw.schema.get_field_index("svg"), "svg", svg)
-    for name, drop_fn in cheap_filters(cfg):
-        dropped = drop_fn(rows["svg"])
+    for name, column, drop_fn in cheap_filters(cfg):
+        dropped = drop_fn(rows[column])
         funnel.record(rows["sample_id"], rows["source"], name, dropped)
         rows = rows.filter(pc.invert(dropped))
     hashes, first = svg_hash_and_first(rows["svg"])

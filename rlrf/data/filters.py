@@ -54,13 +54,20 @@ def drop_external_image(svg: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.fill_null(pc.match_substring_regex(svg, pattern), False)
 
 
+def drop_no_caption(caption: pa.ChunkedArray) -> pa.ChunkedArray:
+    """No usable caption: a Text2SVG set needs a description for every SVG."""
+    return pc.fill_null(pc.less(pc.utf8_length(pc.utf8_trim_whitespace(caption)), 3), True)
+
+
 def cheap_filters(cfg: CurateConfig) -> list[tuple[str, callable]]:
-    """(filter name, svg column -> drop mask), applied in this order."""
+    """(filter name, column it reads, column -> drop mask), applied in this order."""
     filters = [
-        ("empty", drop_empty),
-        ("long_url", lambda c: drop_long_url(c, cfg.max_url_chars)),
-        ("base64_image", lambda c: drop_base64_image(c, cfg.max_base64_chars)),
+        ("empty", "svg", drop_empty),
+        ("long_url", "svg", lambda c: drop_long_url(c, cfg.max_url_chars)),
+        ("base64_image", "svg", lambda c: drop_base64_image(c, cfg.max_base64_chars)),
     ]
     if cfg.drop_external_images:
-        filters.append(("external_image", drop_external_image))
+        filters.append(("external_image", "svg", drop_external_image))
+    if cfg.require_caption:
+        filters.append(("no_caption", "caption", drop_no_caption))
     return filters

@@ -38,5 +38,13 @@ def test_normalisation_rounds_and_strips_header():
 def test_cheap_filters_follow_recipe_thresholds():
     from rlrf.data.filters import cheap_filters
 
-    names = [n for n, _ in cheap_filters(CurateConfig(drop_external_images=False))]
-    assert "external_image" not in names and names[0] == "empty"
+    names = [n for n, _, _ in cheap_filters(CurateConfig(drop_external_images=False))]
+    assert "external_image" not in names and names[0] == "empty" and "no_caption" not in names
+    names = [n for n, _, _ in cheap_filters(CurateConfig(require_caption=True))]
+    assert names[-1] == "no_caption"
+
+
+def test_text2svg_rows_need_a_caption():
+    from rlrf.data.filters import drop_no_caption
+
+    assert drop_no_caption(col("a red heart", None, "  ", "ok")).to_pylist() == [False, True, True, True]
