@@ -16,7 +16,7 @@ from flows.evaluate import eval_flow
 from flows.runners import task_runner
 from flows.training import grpo_flow, sft_flow
 from rlrf.artifacts import Store, atomic_write_bytes, connect, fail_stage, finish_stage
-from rlrf.config import Recipe, load_recipe
+from rlrf.config import Recipe, load_recipe, save_recipe
 from rlrf.pipeline import parse_stages, plan_stage, start
 from rlrf.summary import summary_markdown
 
@@ -31,6 +31,7 @@ def _run_stage(stage: str, recipe: Recipe, store: Store, run_id: str, force: boo
         logger.info("stage %s: unchanged since %s, skipped (force=True reruns it)", stage, plan.stage_dir)
         return plan.stage_dir
     manifest = start(plan, recipe)
+    save_recipe(recipe, plan.stage_dir / "recipe.yaml")
     sub = STAGE_FLOWS[stage]
     if stage == "curate":
         sub = sub.with_options(task_runner=task_runner(recipe.curate, recipe.render.workers))

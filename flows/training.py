@@ -1,32 +1,36 @@
-"""Prefect wiring of the sft and grpo stages; the trainers live in `rlrf.train`."""
+"""Prefect wiring of the sft and grpo stages; the trainers live in `rlrf.train`.
+
+In process by default; with `launch.accelerate_config` the stage runs the same code under
+`accelerate launch` (multi-GPU, DeepSpeed) and reads back the main process's summary.
+"""
 
 from __future__ import annotations
 
+import json
+import subprocess
 from pathlib import Path
 
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from prefect import flow, get_run_logger
 
 from rlrf.config import Recipe
-from rlrf.train.grpo import run_grpo
-from rlrf.train.sft import run_sft
+from rlrf.train.launch import launch_command, run_stage
 
 
-def _split(curate_dir: Path, split: str):
-    samples = pq.read_table(curate_dir / "samples.parquet")
-    return samples.filter(pc.equal(samples["split"], split))
+def _train(stage: str, recipe: Recipe, out_dir: Path, upstream: dict[str, Path]) -> dict:
+    logger = get_run_logger()
+    if recipe.launch.accelerate_config is None:
+        return run_stage(recipe, stage, out_dir, upstream["curate"], upstream.get("sft"))
+    cmd = launch_command(recipe, stage, out_dir, upstream)
+    logger.info("%s: %s", stage, " ".join(cmd))
+    subprocess.run(cmd, check=True)
+    return json.loads((out_dir / "launch.json").read_text())
 
 
 @flow(name="sft")
 def sft_flow(recipe: Recipe, out_dir: Path, upstream: dict[str, Path]) -> dict:
-    rows = _split(upstream["curate"], "train")
-    get_run_logger().info("sft: %d training rows", rows.num_rows)
-    return run_sft(recipe, rows, upstream["curate"] / "tokenizer", out_dir)
+    return _train("sft", recipe, out_dir, upstream)
 
 
 @flow(name="grpo")
 def grpo_flow(recipe: Recipe, out_dir: Path, upstream: dict[str, Path]) -> dict:
-    rows = _split(upstream["curate"], "rl")
-    get_run_logger().info("grpo: %d RL prompts, starting from %s", rows.num_rows, upstream["sft"] / "model")
-    return run_grpo(recipe, rows, upstream["sft"] / "model", out_dir)
+    return _train("grpo", recipe, out_dir, upstream)

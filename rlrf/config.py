@@ -234,6 +234,16 @@ class EvalConfig(Section):
     )
 
 
+class LaunchConfig(Section):
+    """How training stages run: in the flow's process, or under `accelerate launch`."""
+
+    accelerate_config: str | None = Field(
+        None, description="accelerate/DeepSpeed config (e.g. recipes/accelerate/zero3.yaml); None = in process"
+    )
+    num_processes: int | None = Field(None, gt=0, description="override the config's process count")
+    extra_args: list[str] = Field(default_factory=list, description="more `accelerate launch` arguments")
+
+
 class Recipe(Section):
     name: str
     seed: int = 0
@@ -248,6 +258,7 @@ class Recipe(Section):
     grpo: GRPOConfig = GRPOConfig()
     rewards: list[RewardSpec] = Field(default_factory=list)
     eval: EvalConfig = EvalConfig()
+    launch: LaunchConfig = LaunchConfig()
 
     def section_hash(self, *names: str) -> str:
         """Stable hash of the named sections (sorted JSON), for stage skipping."""
@@ -303,6 +314,14 @@ def resolve_recipe_path(path_or_name: str | Path) -> Path:
         available = sorted(p.stem for p in (repo_root() / "recipes").glob("*.yaml"))
         raise RecipeError(f"{path}: recipe not found (available: {', '.join(available)})")
     return path
+
+
+def save_recipe(recipe: Recipe, path: Path) -> None:
+    """The resolved recipe (defaults and overrides filled in), loadable by `load_recipe`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".yaml.tmp")
+    tmp.write_text(yaml.safe_dump(recipe.model_dump(mode="json"), sort_keys=False))
+    tmp.replace(path)
 
 
 def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:

@@ -57,3 +57,12 @@ def test_section_hash_is_stable_and_local(tmp_path):
 def test_overrides(tmp_path):
     r = load_recipe("tiny", overrides={"grpo.max_steps": 3})
     assert r.grpo.max_steps == 3
+
+
+def test_saved_recipe_round_trips(tmp_path):
+    from rlrf.config import save_recipe
+
+    r = load_recipe("tiny", overrides={"grpo.max_steps": 5})
+    save_recipe(r, tmp_path / "recipe.yaml")
+    again = load_recipe(tmp_path / "recipe.yaml")
+    assert again == r and again.section_hash("grpo") == r.section_hash("grpo")

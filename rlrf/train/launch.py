@@ -1,0 +1,76 @@
+"""Entry point for one training stage in every process of a multi-GPU job:
+
+    accelerate launch --config_file recipes/accelerate/zero3.yaml -m rlrf.train.launch \\
+        --recipe qwen2.5-vl-7b --stage grpo --out <stage dir> --curate <dir> [--sft <dir>]
+
+The flow builds this command (`launch_command`) when `launch.accelerate_config` is set,
+so the Prefect stage and a hand-launched job run the same `run_sft` / `run_grpo`.
+Every rank trains; TRL/accelerate make only the main process write files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from rlrf.config import Recipe, load_recipe, repo_root
+
+
+def split_rows(curate_dir: Path, split: str):
+    samples = pq.read_table(Path(curate_dir) / "samples.parquet")
+    return samples.filter(pc.equal(samples["split"], split))
+
+
+def run_stage(recipe: Recipe, stage: str, out_dir: Path, curate_dir: Path, sft_dir: Path | None) -> dict:
+    if stage == "sft":
+        from rlrf.train.sft import run_sft
+
+        return run_sft(recipe, split_rows(curate_dir, "train"), curate_dir / "tokenizer", out_dir)
+    if stage == "grpo":
+        from rlrf.train.grpo import run_grpo
+
+        if sft_dir is None:
+            raise ValueError("--sft is required for the grpo stage")
+        return run_grpo(recipe, split_rows(curate_dir, "rl"), sft_dir / "model", out_dir)
+    raise ValueError(f"unknown training stage {stage!r} (sft or grpo)")
+
+
+def launch_command(recipe: Recipe, stage: str, out_dir: Path, upstream: dict[str, Path],
+                   python: str = sys.executable) -> list[str]:
+    """The `accelerate launch` command line for `stage`. It reads the resolved recipe the
+    flow saved as out_dir/recipe.yaml (overrides included); its summary lands in
+    out_dir/launch.json."""
+    cfg = recipe.launch
+    cmd = [python, "-m", "accelerate.commands.launch", "--config_file", str(repo_root() / cfg.accelerate_config)]
+    if cfg.num_processes:
+        cmd += ["--num_processes", str(cfg.num_processes)]
+    cmd += [*cfg.extra_args, "-m", "rlrf.train.launch", "--recipe", str(out_dir / "recipe.yaml"), "--stage", stage,
+            "--out", str(out_dir), "--curate", str(upstream["curate"])]
+    if "sft" in upstream:
+        cmd += ["--sft", str(upstream["sft"])]
+    return cmd
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--recipe", required=True)
+    ap.add_argument("--stage", required=True, choices=("sft", "grpo"))
+    ap.add_argument("--out", required=True, type=Path)
+    ap.add_argument("--curate", required=True, type=Path)
+    ap.add_argument("--sft", type=Path)
+    args = ap.parse_args(argv)
+    summary = run_stage(load_recipe(args.recipe), args.stage, args.out, args.curate, args.sft)
+    from accelerate import PartialState
+
+    if PartialState().is_main_process:
+        (args.out / "launch.json").write_text(json.dumps(summary, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

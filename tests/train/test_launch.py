@@ -1,0 +1,18 @@
+from pathlib import Path
+
+from rlrf.config import load_recipe
+from rlrf.train.launch import launch_command
+
+
+def test_accelerate_command_runs_the_same_stage_code(tmp_path):
+    recipe = load_recipe("qwen2.5-vl-7b", overrides={"launch.accelerate_config": "recipes/accelerate/zero3.yaml",
+                                                     "launch.num_processes": 4})
+    up = {"curate": Path("/a/curate"), "sft": Path("/a/sft")}
+    cmd = launch_command(recipe, "grpo", tmp_path, up, python="python")
+    assert cmd[:3] == ["python", "-m", "accelerate.commands.launch"]
+    assert cmd[cmd.index("--config_file") + 1].endswith("recipes/accelerate/zero3.yaml")
+    assert cmd[cmd.index("--num_processes") + 1] == "4"
+    tail = cmd[cmd.index("-m", 3):]
+    assert tail[:2] == ["-m", "rlrf.train.launch"]
+    assert tail[tail.index("--recipe") + 1] == str(tmp_path / "recipe.yaml")
+    assert tail[tail.index("--sft") + 1] == "/a/sft"
