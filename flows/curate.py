@@ -11,11 +11,13 @@ from prefect.cache_policies import NO_CACHE
 
 from rlrf.artifacts import write_table
 from rlrf.config import Recipe
-from rlrf.data.curate import TRAIN_POOL, prepare, route, select
+from rlrf.data.curate import EVAL_POOL, TRAIN_POOL, prepare, route, select
+from rlrf.data.embeddings import dino_embeddings
 from rlrf.data.features import render_features
 from rlrf.data.funnel import Funnel
 from rlrf.data.sources import load_rows
 from rlrf.models.tokenizer import count_tokens, load_tokenizer, train_tokenizer
+from rlrf.weights import WeightsUnavailable
 
 
 @task(retries=1, cache_policy=NO_CACHE)
@@ -44,6 +46,22 @@ def tokenizer_task(pools: dict[str, pa.Table], recipe: Recipe, out_dir: Path) ->
     return counts
 
 
+@task(cache_policy=NO_CACHE)
+def cluster_embeddings(pools: dict[str, pa.Table], recipe: Recipe) -> tuple[dict | None, list[str]]:
+    """DINOv2 features of the test_hard candidates when the recipe asks for them."""
+    cluster = recipe.curate.cluster
+    pool = pools.get(EVAL_POOL)
+    if cluster.features != "dino" or pool is None:
+        return None, []
+    try:
+        emb = dino_embeddings(pool["sample_id"].to_pylist(), pool["svg"].to_pylist(), cluster, recipe.render)
+    except WeightsUnavailable as exc:
+        note = f"WEIGHTS UNAVAILABLE: test_hard clusters use colour histograms, not DINOv2 ({exc})"
+        get_run_logger().warning(note)
+        return None, [note]
+    return emb, []
+
+
 def _shards(pools: dict[str, pa.Table], shard_rows: int):
     rows = pa.concat_tables(list(pools.values())) if pools else None
     if rows is None:
@@ -67,8 +85,10 @@ def curate_flow(recipe: Recipe, out_dir: Path, upstream: dict[str, Path]) -> dic
     futures = [render_shard.submit(ids, svgs, recipe) for ids, svgs in _shards(pools, recipe.curate.shard_rows)]
     features = pa.concat_tables([f.result() for f in futures]) if futures else None
     t_render = time.time()
-    samples = select(pools, features, counts, recipe.curate, recipe.seed, funnel)
+    embeddings, notes = cluster_embeddings(pools, recipe)
+    samples = select(pools, features, counts, recipe.curate, recipe.seed, funnel, embeddings)
     write_table(samples, out_dir / "samples.parquet")
     write_table(funnel.table(), out_dir / "funnel.parquet")
     logger.info("curate: %d samples written to %s", samples.num_rows, out_dir)
-    return {"cheap_s": t_cheap - t0, "tokens_and_render_s": t_render - t_cheap, "total_s": time.time() - t0}
+    return {"cheap_s": t_cheap - t0, "tokens_and_render_s": t_render - t_cheap, "total_s": time.time() - t0,
+            "notes": notes}

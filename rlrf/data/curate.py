@@ -75,8 +75,10 @@ def route(rows: pa.Table, data: DataConfig, cfg: CurateConfig, funnel: Funnel) -
 
 
 def select(pools: dict[str, pa.Table], features: pa.Table, n_tokens: dict[str, int],
-           cfg: CurateConfig, seed: int, funnel: Funnel) -> pa.Table:
-    """Apply render/token filters per pool and sample the final splits."""
+           cfg: CurateConfig, seed: int, funnel: Funnel,
+           embeddings: dict[str, list[float]] | None = None) -> pa.Table:
+    """Apply render/token filters per pool and sample the final splits. `embeddings`
+    (e.g. DINOv2 of eval-pool rows) replace colour histograms for the test_hard clusters."""
     feats = {r["sample_id"]: r for r in features.to_pylist()}
     parts = []
     for pool, rows in sorted(pools.items()):
@@ -85,7 +87,7 @@ def select(pools: dict[str, pa.Table], features: pa.Table, n_tokens: dict[str, i
                      lambda r: f"render_failed:{r['render_error']}")
         rows = _drop(rows, funnel, "white_background", lambda r: r["white_share"] >= cfg.white_threshold)
         if pool == EVAL_POOL:
-            parts.append(_select_test_hard(rows, cfg, seed, funnel))
+            parts.append(_select_test_hard(rows, cfg, seed, funnel, embeddings))
         elif pool == TRAIN_POOL:
             parts.append(_select_train_rl(rows, cfg, seed, funnel))
         elif pool == TEST_POOL:
@@ -96,10 +98,14 @@ def select(pools: dict[str, pa.Table], features: pa.Table, n_tokens: dict[str, i
     return pa.Table.from_pylist([r for part in parts for r in part], schema=SAMPLES_SCHEMA)
 
 
-def _select_test_hard(rows: list[dict], cfg: CurateConfig, seed: int, funnel: Funnel) -> list[dict]:
+def _select_test_hard(rows: list[dict], cfg: CurateConfig, seed: int, funnel: Funnel,
+                      embeddings: dict[str, list[float]] | None) -> list[dict]:
     rows = _drop(rows, funnel, "low_color_entropy", lambda r: r["color_entropy"] < cfg.hard_min_color_entropy)
     rows = _drop(rows, funnel, "short", lambda r: r["n_tokens"] < cfg.hard_min_tokens)
-    feats = np.array([r["_hist"] for r in rows], dtype=np.float32).reshape(len(rows), -1)
+    if embeddings:
+        rows = _drop(rows, funnel, "no_embedding", lambda r: r["sample_id"] not in embeddings)
+    vectors = [embeddings[r["sample_id"]] if embeddings else r["_hist"] for r in rows]
+    feats = np.array(vectors, dtype=np.float32).reshape(len(rows), -1)
     labels = kmeans_labels(feats, cfg.cluster.k, seed)
     for r, c in zip(rows, labels, strict=True):
         r["cluster"] = int(c)
