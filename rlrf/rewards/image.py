@@ -15,6 +15,7 @@ then a 13x13 Gaussian blur — config `ht_exp2.yaml`).
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
 import cv2
@@ -25,7 +26,7 @@ from rlrf.rewards.base import INVALID
 from rlrf.rewards.rendering import render_predictions, render_targets
 
 
-class ImageReward:
+class ImageReward(ABC):
     """Base class of rewards computed on renders; subclasses implement `score_pairs`."""
 
     needs_target = True
@@ -36,10 +37,11 @@ class ImageReward:
         self.render = render
         self.strip_text = strip_text
 
+    @abstractmethod
     def score_pairs(
         self, targets: list[np.ndarray | None], preds: list[np.ndarray], rows: dict[str, list]
     ) -> list[float]:
-        raise NotImplementedError
+        """One reward per (target, prediction) pair of valid renders."""
 
     def __call__(self, completions: Sequence, gt_svg: Sequence[str] | None = None, **columns):
         preds = render_predictions(completions, self.size, self.render, self.strip_text)

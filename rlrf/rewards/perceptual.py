@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+from abc import abstractmethod
 from pathlib import Path
 
 import numpy as np
@@ -83,8 +84,9 @@ class _ModelReward(ImageReward):
         self.device = device
         self._model = None
 
+    @abstractmethod
     def _load(self):
-        raise NotImplementedError
+        """The scoring model, loaded from local weights (raises WeightsUnavailable)."""
 
     def load(self) -> None:
         if self._model is None:
