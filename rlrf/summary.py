@@ -54,10 +54,26 @@ def summary_markdown(con, store: Store) -> str:
             out += ["```json", json.dumps(json.loads(summary_file.read_text()), indent=1)[:4000], "```"]
         out += _notes(m)
         out.append("")
+    out += _claim(con, views, store)
     if "leaderboard" in views:
         out += ["## Leaderboard (mean per model x split; see `rlrf sql` for CIs)",
                 _table(con, "SELECT * FROM leaderboard ORDER BY split, model_label"), ""]
     return "\n".join(out)
+
+
+def _claim(con, views: set[str], store: Store) -> list[str]:
+    """The product's core claim, checked: GRPO reward rises, and RLRF beats SFT held out."""
+    out = ["## Does RLRF learn? (reward over GRPO steps; RLRF vs SFT on the same held-out rows)"]
+    found = store.latest("grpo")
+    if found is not None and (found[0] / "summary.json").exists():
+        g = json.loads((found[0] / "summary.json").read_text())
+        first, last = g.get("reward_first_10pct"), g.get("reward_last_10pct")
+        if first is not None and last is not None:
+            verdict = "rose" if last > first else "did NOT rise"
+            out.append(f"GRPO mean reward, first 10% of steps {first:.3f} -> last 10% {last:.3f}: {verdict}")
+    if "rlrf_vs_sft" in views:
+        out.append(_table(con, "SELECT * FROM rlrf_vs_sft"))
+    return [*out, ""] if len(out) > 1 else []
 
 
 def _notes(m: Manifest) -> list[str]:

@@ -143,3 +143,16 @@ def test_reward_hacks_shares(con):
     assert s1["render_failure_share"] == pytest.approx(0.25)
     assert s1["short_share"] == pytest.approx(0.75)
     assert rows[3]["short_share"] == 0 and rows[3]["tiny_viewbox_share"] == 0
+
+
+def test_rlrf_vs_sft_pairs_the_same_samples(con):
+    rows = con.execute("SELECT dataset, n, mse_sft, mse_rlrf FROM rlrf_vs_sft ORDER BY dataset").fetchall()
+    assert [r[0] for r in rows] == ["ood_emoji", "ood_fonts", "test_hard"]
+    by = {r[0]: r for r in rows}
+    assert by["ood_fonts"][1] == 3  # the sample whose GT failed to render is not paired
+    assert by["test_hard"][2] == pytest.approx(by["test_hard"][3])
+
+
+def test_funnel_summary_balances(con):
+    for _, rows_in, kept, dropped in con.execute("SELECT filter, rows_in, kept, dropped FROM funnel_summary").fetchall():
+        assert rows_in == kept + dropped
