@@ -88,6 +88,7 @@ class CurateConfig(Section):
     max_url_chars: int = Field(100, ge=0, description="drop SVGs with a URL longer than this")
     max_base64_chars: int = Field(512, ge=0, description="drop SVGs with an embedded base64 payload longer than this")
     drop_external_images: bool = True
+    max_svg_chars: int = Field(200_000, gt=0, description="drop SVG text longer than this (before tokenising)")
     require_caption: bool = Field(False, description="drop rows without a caption (Text2SVG sets)")
     render_size: int = Field(128, gt=0, description="render size for render-based filters")
     white_threshold: float = Field(0.97, gt=0, le=1, description="near-white share that marks a blank/white render")

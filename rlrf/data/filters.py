@@ -32,6 +32,11 @@ def _longest_match(svg: pa.ChunkedArray, pattern: str, group: int) -> pa.Chunked
         con.close()
 
 
+def drop_too_large(svg: pa.ChunkedArray, max_chars: int) -> pa.ChunkedArray:
+    """Text longer than any model context or render budget (hostile or machine-generated)."""
+    return pc.fill_null(pc.greater(pc.utf8_length(svg), max_chars), False)
+
+
 def drop_empty(svg: pa.ChunkedArray) -> pa.ChunkedArray:
     """No `<svg` element at all (null, empty, or some other document)."""
     has_svg = pc.match_substring_regex(svg, r"(?i)<svg[\s>/]")
@@ -63,6 +68,7 @@ def cheap_filters(cfg: CurateConfig) -> list[tuple[str, callable]]:
     """(filter name, column it reads, column -> drop mask), applied in this order."""
     filters = [
         ("empty", "svg", drop_empty),
+        ("too_large", "svg", lambda c: drop_too_large(c, cfg.max_svg_chars)),
         ("long_url", "svg", lambda c: drop_long_url(c, cfg.max_url_chars)),
         ("base64_image", "svg", lambda c: drop_base64_image(c, cfg.max_base64_chars)),
     ]

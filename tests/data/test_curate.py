@@ -124,3 +124,43 @@ def test_color_entropy_orders_images():
     assert color_entropy(flat) == 0.0
     assert color_entropy(two) == pytest.approx(1.0)
     assert color_entropy(noise) > 6
+
+
+HOSTILE = {
+    "entities": '<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;">]>'
+                f'<svg {NS}><text>&b;&b;&b;</text></svg>',
+    "nan": f'<svg {NS}><path d="M NaN 0 L 1e308 1e308 Z" fill="red"/></svg>',
+    "deep": f"<svg {NS}>" + "<g>" * 3000 + '<rect width="5" height="5"/>' + "</g>" * 3000 + "</svg>",
+    "circles": f"<svg {NS}>" + '<circle cx="1" cy="1" r="1"/>' * 20000 + "</svg>",
+    "use_bomb": f'<svg {NS} xmlns:xlink="http://www.w3.org/1999/xlink"><defs><rect id="l0" width="1" height="1"/>'
+                + "".join(f'<g id="l{i}">' + f'<use xlink:href="#l{i - 1}"/>' * 10 + "</g>" for i in range(1, 8))
+                + '</defs><use xlink:href="#l7"/></svg>',
+    "external": f'<svg {NS}><image href="file:///etc/passwd" width="10" height="10"/></svg>',
+    "not_xml": "<svg <<< >>> ]]>",
+    "huge": f"<svg {NS}>" + "<!-- x -->" * 30000 + "</svg>",
+    "empty": "",
+}
+
+
+def test_hostile_rows_leave_through_the_funnel_without_hanging():
+    import time
+
+    rows = [(f"ok{i}", "set_a", icon(i)) for i in range(6)] + [(k, "set_a", v) for k, v in HOSTILE.items()]
+    table = raw(rows)
+    cfg = CurateConfig(render_size=32, hard_min_tokens=0, hard_min_color_entropy=0, test_hard_size=2,
+                       rl_min_tokens=0, rl_size=2, test_fraction=0.2, max_svg_chars=250_000)
+    funnel = Funnel()
+    t = time.time()
+    kept = prepare(table, cfg, funnel)
+    pools = route(kept, DataConfig(), cfg, funnel)
+    everything = pa.concat_tables(list(pools.values()))
+    feats = render_features(everything["sample_id"].to_pylist(), everything["svg"].to_pylist(), 32,
+                            RenderConfig(timeout_s=2, workers=2))
+    samples = select(pools, feats, dict.fromkeys(everything["sample_id"].to_pylist(), 50), cfg, 0, funnel)
+    assert time.time() - t < 60
+    kept_ids = set(samples["sample_id"].to_pylist())
+    assert not kept_ids & set(HOSTILE)  # every hostile row was dropped ...
+    dropped = {r["sample_id"]: r["filter"] for r in funnel.table().to_pylist() if not r["kept"]}
+    assert set(HOSTILE) <= set(dropped)  # ... by a named filter, with a reason
+    assert dropped["empty"] == "empty" and dropped["external"] == "external_image"
+    assert {f"ok{i}" for i in range(6)} <= kept_ids | set(dropped)
