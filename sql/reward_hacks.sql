@@ -1,9 +1,8 @@
 -- reward_hacks: one row per GRPO step (key: step). Share of that step's roll-outs that show
 -- a known reward hack (RLRF §3, App. on reward design):
 --   tiny_viewbox_share     viewBox width or height <= 4 (draw small, let the renderer upscale)
---   short_share            completion under half the GT SVG's length (length collapse); the
---                          length is counted in characters of the SVG text on both sides
---                          because rollouts carry no token count for the GT side
+--   short_share            completion under half the GT's length in tokens (length collapse;
+--                          the paper's length reward gives -1 there)
 --   text_share             any <text> element (writing instead of drawing)
 --   text_restates_caption  a <text> whose content appears in the sample's caption / prompt
 --   render_failure_share   completions that did not render
@@ -15,8 +14,9 @@ WITH r AS (
         ro.sample_id,
         coalesce(ro.svg, '') AS svg,
         ro.render_ok,
+        ro.n_tokens,
+        ro.gt_n_tokens,
         ro.total,
-        s.svg AS gt_svg,
         lower(coalesce(s.caption, '')) AS caption,
         regexp_extract(
             coalesce(ro.svg, ''),
@@ -32,7 +32,7 @@ SELECT
     count(*) AS n_rollouts,
     avg(CASE WHEN try_cast(vb.w AS DOUBLE) <= 4 OR try_cast(vb.h AS DOUBLE) <= 4 THEN 1.0 ELSE 0.0 END)
         AS tiny_viewbox_share,
-    avg(CASE WHEN gt_svg IS NOT NULL AND length(svg) < 0.5 * length(gt_svg) THEN 1.0 ELSE 0.0 END)
+    avg(CASE WHEN n_tokens < 0.5 * gt_n_tokens THEN 1.0 ELSE 0.0 END)
         AS short_share,
     avg(CASE WHEN regexp_matches(svg, '<text\b') THEN 1.0 ELSE 0.0 END) AS text_share,
     avg(CASE WHEN length(text_content) >= 3 AND caption <> '' AND contains(caption, text_content)

@@ -32,9 +32,11 @@ from trl import GRPOTrainer
 from rlrf.artifacts import write_table
 from rlrf.config import Recipe
 from rlrf.models.factory import load_trained
+from rlrf.rewards.rendering import PRED_CACHE, render_cached
 from rlrf.svg.extract import extract_svg
+from rlrf.svg.render import RenderFailure
 from rlrf.train.callbacks import TimeBudgetCallback, TrainLogCallback
-from rlrf.train.data import grpo_dataset, render_input
+from rlrf.train.data import grpo_dataset
 from rlrf.train.sft import use_cpu
 
 log = logging.getLogger(__name__)
@@ -70,6 +72,7 @@ class RLRFTrainer(GRPOTrainer):
         lr_decay,
         lr_decay_steps,
         render_size: int,
+        render_limits,
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
@@ -78,6 +81,7 @@ class RLRFTrainer(GRPOTrainer):
         self.warmups = warmups
         self.lr_decay, self.lr_decay_steps = lr_decay, lr_decay_steps
         self.render_size = render_size
+        self.render_limits = render_limits
         self.rollout_rows: list[dict] = []
         self._timing = {"generate": 0.0, "score": 0.0}
 
@@ -126,23 +130,29 @@ class RLRFTrainer(GRPOTrainer):
         self._timing["score"] += time.perf_counter() - t0
         p = self.accelerator.process_index
         local = rewards[p * len(prompts) : (p + 1) * len(prompts)].cpu().numpy()
-        self._record_rollouts(step + 1, inputs, completions, local, np.asarray(weights))
+        self._record_rollouts(step + 1, inputs, completions, completion_ids_list, local, np.asarray(weights))
         return rewards
 
-    def _record_rollouts(self, step, inputs, completions, rewards, weights) -> None:
+    def _record_rollouts(self, step, inputs, completions, completion_ids, rewards, weights) -> None:
+        """One `rollouts` row per completion. Render status comes from the reward layer's
+        per-batch cache (the image rewards rendered these already, in the limited pool;
+        a roll-out is never rendered in the trainer's own process)."""
         totals = np.nansum(rewards * weights[None, :], axis=1)
-        for i, (x, c) in enumerate(zip(inputs, completions, strict=True)):
-            text = c[0]["content"] if isinstance(c, list) else c
-            svg = extract_svg(text)
-            ok = svg is not None and render_input(svg, self.render_size) is not None
+        texts = [c[0]["content"] if isinstance(c, list) else c for c in completions]
+        svgs = [extract_svg(t) for t in texts]
+        renders = render_cached(svgs, self.render_size, self.render_limits, PRED_CACHE, blank_fails=True)
+        for i, (x, text, svg, r) in enumerate(zip(inputs, texts, svgs, renders, strict=True)):
+            ok = not isinstance(r, RenderFailure)
             row = {
                 "step": step,
                 "sample_id": x["sample_id"],
                 "k": i % self.num_generations,
                 "completion": text,
                 "svg": svg,
+                "n_tokens": len(completion_ids[i]),
+                "gt_n_tokens": int(x["gt_n_tokens"]),
                 "render_ok": ok,
-                "error": None if ok else ("no_svg" if svg is None else "render_failed"),
+                "error": None if ok else r.reason,
             }
             for j, name in enumerate(self.reward_func_names):
                 row[name] = float(rewards[i, j])
@@ -288,6 +298,7 @@ def run_grpo(
         lr_decay=g.lr_decay,
         lr_decay_steps=g.lr_decay_steps,
         render_size=recipe.model.image_size,
+        render_limits=recipe.render,
     )
 
     def flush() -> None:

@@ -62,9 +62,11 @@ def _fixtures():
     for step in (1, 2):
         for k, svg in enumerate(hacks):
             rollouts.append({"step": step, "sample_id": "rl-0", "k": k, "completion": svg, "svg": svg,
+                             "n_tokens": len(svg) // 4, "gt_n_tokens": len(GT) // 4,
                              "render_ok": k != 2, "error": None if k != 2 else "render_failed",
                              "l2": 0.5, "total": 0.5})
     rollouts.append({"step": 3, "sample_id": "rl-1", "k": 0, "completion": GT, "svg": GT, "render_ok": True,
+                     "n_tokens": len(GT) // 4, "gt_n_tokens": len(GT) // 4,
                      "error": None, "l2": 0.9, "total": 0.9})
     predictions = [
         {k: r[k] for k in ("model_label", "dataset", "sample_id", "render_ok", "error", "seconds")}
