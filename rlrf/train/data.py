@@ -14,36 +14,23 @@ import pyarrow as pa
 from datasets import Dataset
 from PIL import Image
 
-from rlrf.config import ModelConfig
+from rlrf.config import ModelConfig, RenderConfig
 from rlrf.models.prompts import prompt_messages
+from rlrf.svg.pool import shared_pool
 
 log = logging.getLogger(__name__)
 
 
+def render_inputs(svgs: list[str], size: int, limits: RenderConfig | None = None) -> list[Image.Image | None]:
+    """The model's input images: each SVG rendered on white at size x size through the
+    shared, limited render pool (in parallel); None where it does not render."""
+    renders = shared_pool(limits or RenderConfig()).render_many(svgs, size)
+    return [Image.fromarray(r) if isinstance(r, np.ndarray) else None for r in renders]
+
+
 def render_input(svg: str, size: int) -> Image.Image | None:
-    """The model's input image: the SVG rendered on white at size × size, or None on failure."""
-    try:
-        from rlrf.svg.render import render  # shared, sandboxed renderer
-    except ImportError:  # pragma: no cover - until rlrf.svg lands
-        return _cairosvg_render(svg, size)
-    arr = render(svg, size)
-    if not isinstance(arr, np.ndarray):
-        return None
-    return Image.fromarray(arr)
-
-
-def _cairosvg_render(svg: str, size: int) -> Image.Image | None:
-    import io
-
-    import cairosvg
-
-    try:
-        png = cairosvg.svg2png(bytestring=svg.encode(), output_width=size, output_height=size)
-    except Exception:  # noqa: BLE001 - any parse/render error is a per-row failure
-        return None
-    rgba = Image.open(io.BytesIO(png)).convert("RGBA")
-    white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-    return Image.alpha_composite(white, rgba).convert("RGB")
+    """One input image (see `render_inputs`)."""
+    return render_inputs([svg], size)[0]
 
 
 def _rows(table: pa.Table, max_rows: int | None) -> list[dict]:
@@ -53,8 +40,8 @@ def _rows(table: pa.Table, max_rows: int | None) -> list[dict]:
 
 def _with_inputs(rows: list[dict], cfg: ModelConfig) -> list[tuple[dict, Image.Image | None]]:
     out, failed = [], 0
-    for row in rows:
-        image = render_input(row["svg"], cfg.image_size) if cfg.task == "img2svg" else None
+    images = render_inputs([r["svg"] for r in rows], cfg.image_size) if cfg.task == "img2svg" else [None] * len(rows)
+    for row, image in zip(rows, images, strict=True):
         if cfg.task == "img2svg" and image is None:
             failed += 1
             continue
