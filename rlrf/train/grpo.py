@@ -32,6 +32,7 @@ from trl import GRPOTrainer
 from rlrf.artifacts import write_table
 from rlrf.config import Recipe
 from rlrf.models.factory import load_trained
+from rlrf.rewards.composite import warmup_weight
 from rlrf.rewards.rendering import PRED_CACHE, render_cached
 from rlrf.svg.extract import extract_svg
 from rlrf.svg.render import RenderFailure
@@ -45,14 +46,6 @@ log = logging.getLogger(__name__)
 def dynamic_max_length(gt_n_tokens: list[int], margin: int, cap: int) -> int:
     """Longest GT in the batch + margin, at most `cap` (RLRF §3.3)."""
     return int(min(cap, max(gt_n_tokens) + margin))
-
-
-def warmup_weight(weight: float, warmup: dict | None, step: int) -> float:
-    """Linear ramp from `start·weight` at step 0 to `weight` at `steps` (None = constant)."""
-    if not warmup:
-        return weight
-    start, steps = float(warmup.get("start", 0.0)), max(1.0, float(warmup.get("steps", 1)))
-    return weight * (start + (1.0 - start) * min(1.0, step / steps))
 
 
 def step_decay(decay: float, every: int):

@@ -2,7 +2,7 @@ import pyarrow.parquet as pq
 import pytest
 from transformers import TrainerCallback
 
-from rlrf.train.grpo import dynamic_max_length, run_grpo, step_decay, warmup_weight
+from rlrf.train.grpo import dynamic_max_length, run_grpo, step_decay
 from rlrf.train.sft import run_sft
 from tests.models.micro import icon_rows, micro_recipe
 
@@ -35,9 +35,6 @@ def sft_model(micro_tokenizer, tmp_path_factory):
 def test_dynamic_max_length_rules():
     assert dynamic_max_length([10, 40, 25], margin=8, cap=100) == 48
     assert dynamic_max_length([10, 400], margin=8, cap=100) == 100
-    assert warmup_weight(2.0, {"start": 0.1, "steps": 10}, 0) == pytest.approx(0.2)
-    assert warmup_weight(2.0, {"start": 0.1, "steps": 10}, 5) == pytest.approx(1.1)
-    assert warmup_weight(2.0, None, 0) == 2.0
     f = step_decay(0.7, 100)
     assert (f(0), f(99), f(100), f(250)) == (1.0, 1.0, pytest.approx(0.3), pytest.approx(0.09))
 
