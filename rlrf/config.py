@@ -181,6 +181,9 @@ class GRPOConfig(Section):
     beta: float = Field(0.0, ge=0, description="KL coefficient; the paper uses none")
     max_length_margin: int = Field(16, ge=0, description="tokens added to the longest GT in the batch")
     max_completion_length: int = Field(2048, gt=0, description="hard cap on dynamic max length")
+    reward_size: int | None = Field(
+        None, gt=0, description="render side for image rewards (paper: 512); None = model.image_size"
+    )
     max_train_rows: int | None = Field(None, gt=0)
     logging_steps: int = Field(1, gt=0)
     save_steps: int = Field(50, gt=0)

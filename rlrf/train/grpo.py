@@ -240,6 +240,11 @@ def grpo_args(recipe: Recipe, output_dir: Path, reward_weights: list[float]) -> 
     )
 
 
+def reward_size(recipe: Recipe) -> int:
+    """Side of the square that rewards render at (long edge, padded white; RLRF §3.2)."""
+    return recipe.grpo.reward_size or recipe.model.image_size
+
+
 def _build_rewards(recipe: Recipe, tokenizer):
     """(callables, weights, warm-ups, dropped names) from the reward registry."""
     from rlrf.rewards.registry import build_rewards
@@ -247,7 +252,7 @@ def _build_rewards(recipe: Recipe, tokenizer):
     built = build_rewards(
         recipe.rewards,
         recipe.render,
-        recipe.model.image_size,
+        reward_size(recipe),
         tokenizer=tokenizer,
         task=recipe.model.task,
     )
@@ -290,7 +295,7 @@ def run_grpo(
         warmups=list(warmups),
         lr_decay=g.lr_decay,
         lr_decay_steps=g.lr_decay_steps,
-        render_size=recipe.model.image_size,
+        render_size=reward_size(recipe),
         render_limits=recipe.render,
     )
 
