@@ -7,6 +7,11 @@ canvas). Usage:
     .venv/bin/python scripts/probe_learning.py --svg-dir /tmp/bi/package/icons --seed 0
     .venv/bin/python scripts/probe_learning.py --corpus data/corpus/corpus.parquet
 
+Or judge a finished pipeline run (curate + sft + grpo under one run folder) the way the
+eval stage does (same rows, greedy, StarVector MSE / SSIM, failed render = white):
+
+    .venv/bin/python scripts/probe_learning.py --run-dir artifacts/tiny/<run> --recipe-file recipes/tiny.yaml
+
 Prints one JSON line with the numbers; writes everything under --out.
 """
 
@@ -83,8 +88,47 @@ def score(svgs: list[str | None], gts: list[str], size: int) -> dict:
     return {"mse": float(np.mean(mse)), "ssim": float(np.mean(ssim)), "valid": valid, "n": len(gts)}
 
 
+def judge_run(run_dir: Path, recipe_file: str, splits: list[str]) -> dict:
+    """SFT vs RLRF on a pipeline run's curated splits with the eval stage's own code."""
+    from rlrf.config import load_recipe
+    from rlrf.eval.metrics import MetricModels
+    from rlrf.eval.run import evaluate_split, model_predictor
+    from rlrf.eval.stage import eval_rows
+
+    recipe = load_recipe(recipe_file)
+    samples = pq.read_table(run_dir / "curate" / "samples.parquet")
+    result: dict = {"run": str(run_dir)}
+    for stage in ("sft", "grpo"):
+        summary = run_dir / stage / "_manifest.json"
+        if summary.exists():
+            result[f"{stage}_manifest"] = json.loads(summary.read_text()).get("summary")
+    for label, stage in (("sft", "sft"), ("rlrf", "grpo")):
+        model, proc = load_trained(run_dir / stage / "model")
+        predict = model_predictor(
+            model, proc, recipe.eval, recipe.render, image_size=recipe.model.image_size
+        )
+        for split in splits:
+            rows = eval_rows(samples, split, recipe.eval.max_samples_per_split, recipe.seed)
+            t1 = time.perf_counter()
+            _, m = evaluate_split(
+                label, rows, predict, recipe.eval, recipe.render, metric_models=MetricModels()
+            )
+            ok = m.column("render_ok").to_pylist()
+            result[f"{label}/{split}"] = {
+                "n": m.num_rows,
+                "valid": int(sum(ok)),
+                "mse": float(np.mean(m.column("mse").to_pylist())),
+                "ssim": float(np.mean(m.column("ssim").to_pylist())),
+                "seconds": time.perf_counter() - t1,
+            }
+    return result
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--run-dir", default=None, help="judge a finished pipeline run instead")
+    ap.add_argument("--recipe-file", default="recipes/tiny.yaml")
+    ap.add_argument("--splits", default="test")
     ap.add_argument("--svg-dir", default="/tmp/bi/package/icons")
     ap.add_argument("--corpus", default=None)
     ap.add_argument("--max-chars", type=int, default=400)
@@ -97,6 +141,10 @@ def main() -> None:
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(1)
+    if args.run_dir:
+        res = judge_run(Path(args.run_dir), args.recipe_file, args.splits.split(","))
+        print(json.dumps(res, default=str))
+        return
 
     rows = load_rows(args)
     random.Random(args.seed).shuffle(rows)
