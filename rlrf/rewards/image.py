@@ -126,6 +126,23 @@ class L2Reward(ImageReward):
         return scores
 
 
+class PixelMSEReward(ImageReward):
+    """`pixel_mse`: clip(1 − scale·MSE, −1, 1) on raw [0, 1] RGB renders — the evaluation's
+    own MSE (`rlrf.eval.metrics.mse`, StarVector's definition), so the policy is optimised
+    for exactly what the leaderboard reports. Unlike the standardised `l2`, it counts how
+    much ink is drawn, so stray strokes cost reward; blank output still scores −1 through
+    the near-white rule shared by every image reward."""
+
+    def __init__(self, name, size, render, strip_text=False, scale: float = 4.0):
+        super().__init__(name, size, render, strip_text)
+        self.scale = scale
+
+    def score_pairs(self, targets, preds, rows):
+        from rlrf.eval.metrics import mse
+
+        return [float(np.clip(1.0 - self.scale * mse(t, p), -1.0, 1.0)) for t, p in zip(targets, preds, strict=True)]
+
+
 class L2CannyReward(L2Reward):
     """`l2_canny`: standardised L2 on blurred edge maps, rewarding matching outlines."""
 

@@ -71,6 +71,14 @@ def _build_l2(spec, render, size, tokenizer=None, task=None):
     return L2Reward(spec.name, _size(spec, size), render, _strip_text(spec, task))
 
 
+@register("pixel_mse")
+def _build_pixel_mse(spec, render, size, tokenizer=None, task=None):
+    from rlrf.rewards.image import PixelMSEReward
+
+    return PixelMSEReward(spec.name, _size(spec, size), render, _strip_text(spec, task),
+                          scale=float(spec.params.get("scale", 4.0)))
+
+
 @register("l2_canny")
 def _build_l2_canny(spec, render, size, tokenizer=None, task=None):
     from rlrf.rewards.image import L2CannyReward

@@ -7,7 +7,7 @@ from rlrf.svg.render import render
 from tests.rewards.samples import BLANK, GT, RASTER, RECOLOURED, RENDER, SHIFTED, SIZE, TINY_VIEWBOX
 
 
-@pytest.fixture(params=["l2", "l2_canny"])
+@pytest.fixture(params=["l2", "l2_canny", "pixel_mse"])
 def reward(request):
     return build_reward(RewardSpec(name=request.param), RENDER, SIZE)
 
@@ -75,3 +75,12 @@ def test_canny_edges_are_blurred_dilated_outlines():
     edges = canny_edges(render(GT, SIZE))
     assert edges.shape == (SIZE, SIZE) and edges.max() > 0
     assert canny_edges(render(BLANK, SIZE)).max() == 0
+
+
+def test_pixel_mse_is_the_eval_metric():
+    from rlrf.eval.metrics import mse
+
+    reward = build_reward(RewardSpec(name="pixel_mse", params={"scale": 4.0}), RENDER, SIZE)
+    expected = 1.0 - 4.0 * mse(render(GT, SIZE), render(SHIFTED, SIZE))
+    assert _score(reward, [SHIFTED]) == [pytest.approx(expected, abs=1e-6)]
+    assert _score(reward, [SHIFTED])[0] < _score(reward, [GT])[0]
