@@ -14,6 +14,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from transformers import set_seed
 
 from rlrf.artifacts import connect_stages, write_table
 from rlrf.config import Recipe
@@ -77,6 +78,7 @@ def run_eval(recipe: Recipe, upstream: dict[str, Path], out_dir: Path) -> dict:
         for split in splits:
             rows = eval_rows(samples, split, recipe.eval.max_samples_per_split, recipe.seed)
             t = time.time()
+            set_seed(recipe.seed)  # sampled decoding draws the same random stream for every model
             p, m = evaluate_split(label, rows, predict, recipe.eval, recipe.render, tokenizer,
                                   metric_models=metric_models, task=recipe.model.task)
             log.info("eval %s on %s: %d samples in %.1f s", label, split, rows.num_rows, time.time() - t)

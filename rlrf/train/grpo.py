@@ -38,7 +38,7 @@ from rlrf.svg.extract import extract_svg
 from rlrf.svg.render import RenderFailure
 from rlrf.train.callbacks import TimeBudgetCallback, TrainLogCallback
 from rlrf.train.data import grpo_dataset
-from rlrf.train.sft import use_cpu
+from rlrf.train.sft import device_args
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +193,7 @@ def _merge(path: Path, new_rows: list[dict], keep_upto: int | None) -> pa.Table:
 
 
 def grpo_args(recipe: Recipe, output_dir: Path, reward_weights: list[float]) -> TrlGRPOConfig:
-    g, cpu = recipe.grpo, use_cpu(recipe)
+    g = recipe.grpo
     world = int(os.environ.get("WORLD_SIZE", "1"))
     completions = g.prompts_per_step * g.num_generations
     if completions % (g.grad_accum * world):
@@ -227,15 +227,8 @@ def grpo_args(recipe: Recipe, output_dir: Path, reward_weights: list[float]) -> 
         reward_weights=reward_weights,
         logging_steps=g.logging_steps,
         save_steps=g.save_steps,
-        save_total_limit=2,
-        seed=recipe.seed,
-        use_cpu=cpu,
-        bf16=not cpu and recipe.model.dtype == "bfloat16",
-        gradient_checkpointing=False if cpu else g.gradient_checkpointing,
-        report_to="none",
-        disable_tqdm=True,
         log_completions=False,
-        deepspeed=g.deepspeed,
+        **device_args(recipe, g),
         **vllm,
     )
 

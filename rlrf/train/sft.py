@@ -30,9 +30,25 @@ def use_cpu(recipe: Recipe) -> bool:
     return recipe.device == "cpu" or (recipe.device == "auto" and not torch.cuda.is_available())
 
 
+def device_args(recipe: Recipe, section) -> dict:
+    """Trainer arguments shared by SFT and GRPO: device and precision (CPU: fp32, no gradient
+    checkpointing, which TRL would turn on), checkpoint retention, logging, DeepSpeed."""
+    cpu = use_cpu(recipe)
+    return {
+        "seed": recipe.seed,
+        "use_cpu": cpu,
+        "bf16": not cpu and recipe.model.dtype == "bfloat16",
+        "gradient_checkpointing": False if cpu else section.gradient_checkpointing,
+        "save_total_limit": 2,
+        "report_to": "none",
+        "disable_tqdm": True,
+        "deepspeed": section.deepspeed,
+    }
+
+
 def sft_args(recipe: Recipe, output_dir: Path) -> TrlSFTConfig:
     """TRL arguments from the recipe's sft section (CPU: fp32, no gradient checkpointing)."""
-    s, cpu = recipe.sft, use_cpu(recipe)
+    s = recipe.sft
     return TrlSFTConfig(
         output_dir=str(output_dir),
         num_train_epochs=s.epochs,
@@ -47,15 +63,8 @@ def sft_args(recipe: Recipe, output_dir: Path) -> TrlSFTConfig:
         completion_only_loss=True,
         logging_steps=s.logging_steps,
         save_steps=s.save_steps,
-        save_total_limit=2,
-        seed=recipe.seed,
-        use_cpu=cpu,
-        bf16=not cpu and recipe.model.dtype == "bfloat16",
-        gradient_checkpointing=False if cpu else s.gradient_checkpointing,
         dataloader_num_workers=0,
-        report_to="none",
-        disable_tqdm=True,
-        deepspeed=s.deepspeed,
+        **device_args(recipe, s),
     )
 
 
