@@ -54,6 +54,9 @@ def cmd_views(args) -> int:
 
 
 def cmd_run(args) -> int:
+    import os
+
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     from flows.rlrf_flow import rlrf
 
     rlrf(recipe=args.recipe, stages=args.stages, force=args.force)

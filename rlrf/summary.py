@@ -51,7 +51,9 @@ def summary_markdown(con, store: Store) -> str:
         out += [f"## {stage}", f"artifacts: `{d}`"]
         summary_file = d / "summary.json"
         if summary_file.exists():
-            out += ["```json", json.dumps(json.loads(summary_file.read_text()), indent=1)[:4000], "```"]
+            # per-split means are in the leaderboard below; notes are printed as NOTE lines
+            shown = {k: v for k, v in json.loads(summary_file.read_text()).items() if k not in ("means", "notes")}
+            out += ["```json", json.dumps(shown, indent=1, default=str)[:4000], "```"]
         out += _notes(m)
         out.append("")
     out += _claim(con, views, store)

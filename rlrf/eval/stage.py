@@ -28,6 +28,13 @@ log = logging.getLogger(__name__)
 
 # model label -> the upstream stage whose `model/` folder holds it
 MODEL_STAGES = {"sft": "sft", "rlrf": "grpo"}
+# `blank`: a white canvas for every sample. A reference row, not a system: on mostly-white
+# targets MSE/SSIM reward drawing nothing, so a model is only useful where it beats this.
+BLANK_SVG = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1 1"/>'
+
+
+def blank_predictor(rows: pa.Table):
+    return [(BLANK_SVG, 0, 0.0)] * rows.num_rows
 
 
 def eval_rows(samples: pa.Table, split: str, max_samples: int | None, seed: int) -> pa.Table:
@@ -41,9 +48,11 @@ def eval_rows(samples: pa.Table, split: str, max_samples: int | None, seed: int)
 def _predictor(label: str, recipe: Recipe, upstream: dict[str, Path]):
     if label in BASELINES:
         return baseline_predictor(label, recipe.eval, recipe.render)
+    if label == "blank":
+        return blank_predictor
     if label not in MODEL_STAGES:
         raise ValueError(f"eval.models: unknown model label {label!r}; valid: "
-                         f"{', '.join([*MODEL_STAGES, *BASELINES])}")
+                         f"{', '.join([*MODEL_STAGES, *BASELINES, 'blank'])}")
     from rlrf.models.factory import load_trained
 
     stage = MODEL_STAGES[label]

@@ -1,0 +1,26 @@
+import numpy as np
+import pyarrow as pa
+
+from rlrf.config import EvalConfig, RenderConfig
+from rlrf.eval.metrics import MetricModels
+from rlrf.eval.run import evaluate_split
+from rlrf.eval.stage import blank_predictor, eval_rows
+
+SVG = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><rect x="{}" width="5" height="10"/></svg>'
+
+
+def test_blank_reference_scores_a_white_canvas():
+    rows = pa.table({"sample_id": ["a", "b"], "split": ["test", "test"], "svg": [SVG.format(0), SVG.format(5)],
+                     "n_tokens": [20, 20]})
+    _, m = evaluate_split("blank", rows, blank_predictor, EvalConfig(render_size=32), RenderConfig(),
+                          metric_models=MetricModels())
+    mse = m["mse"].to_pylist()
+    assert np.allclose(mse, 0.5, atol=0.02)  # half the canvas is ink
+    assert all(m["render_ok"].to_pylist())
+
+
+def test_eval_rows_are_the_same_seeded_sample_for_every_model():
+    t = pa.table({"sample_id": [f"s{i:02d}" for i in range(30)], "split": ["test"] * 20 + ["train"] * 10})
+    a, b = eval_rows(t, "test", 8, seed=0), eval_rows(t, "test", 8, seed=0)
+    assert a["sample_id"].to_pylist() == b["sample_id"].to_pylist() and a.num_rows == 8
+    assert set(a["sample_id"].to_pylist()) <= {f"s{i:02d}" for i in range(20)}
