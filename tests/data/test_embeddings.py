@@ -9,22 +9,13 @@ from rlrf.data.embeddings import dino_embeddings
 from rlrf.data.features import render_features
 from rlrf.data.funnel import Funnel
 from rlrf.weights import WeightsUnavailable
+from tests.tiny_models import tiny_dino
 
 NS = 'xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"'
 
 
 def tiny_scorer():
-    import torch
-    from transformers import BitImageProcessor, Dinov2Config, Dinov2Model
-
-    from rlrf.eval import metrics as M
-
-    torch.manual_seed(0)
-    cfg = Dinov2Config(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64,
-                       image_size=56, patch_size=14)
-    processor = BitImageProcessor(size={"shortest_edge": 64}, crop_size={"height": 56, "width": 56},
-                                  image_mean=list(M.IMAGENET_MEAN), image_std=list(M.IMAGENET_STD))
-    return M.DinoScorer(Dinov2Model(cfg), processor, batch_size=4)
+    return tiny_dino(hidden_layers=1)
 
 
 def svg(i):

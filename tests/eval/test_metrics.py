@@ -8,6 +8,7 @@ from skimage.metrics import structural_similarity
 from rlrf.config import EvalConfig
 from rlrf.eval import metrics as M
 from rlrf.svg.render import render
+from tests.tiny_models import tiny_dino as shared_tiny_dino
 
 
 def _scene(size: int = 128) -> np.ndarray:
@@ -105,15 +106,7 @@ def test_weights_unavailable_offline_gives_null_and_status(monkeypatch, tmp_path
 
 def tiny_dino() -> M.DinoScorer:
     """Random-init DINOv2 from config: proves the code path; its scores are not results."""
-    import torch
-    from transformers import BitImageProcessor, Dinov2Config, Dinov2Model
-
-    torch.manual_seed(0)
-    cfg = Dinov2Config(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
-                       image_size=56, patch_size=14)
-    processor = BitImageProcessor(size={"shortest_edge": 64}, crop_size={"height": 56, "width": 56},
-                                  image_mean=list(M.IMAGENET_MEAN), image_std=list(M.IMAGENET_STD))
-    return M.DinoScorer(Dinov2Model(cfg), processor, batch_size=2)
+    return shared_tiny_dino()
 
 
 def tiny_lpips() -> M.LpipsScorer:

@@ -2,12 +2,12 @@
 
 import pyarrow as pa
 import pytest
-import torch
 
 from rlrf.config import EvalConfig, RenderConfig, TokenizerConfig
 from rlrf.eval.metrics import load_metric_models
 from rlrf.eval.run import evaluate_split
 from rlrf.rewards import text
+from tests.tiny_models import tiny_clip
 
 CFG = EvalConfig(render_size=64, clip_model="/not/here/clip", vlm_judge_model="/not/here/judge")
 LIMITS = RenderConfig(timeout_s=5.0, workers=2)
@@ -49,22 +49,11 @@ def test_text2svg_without_weights_is_null_with_status():
 
 def test_text2svg_tiny_clip_code_path(monkeypatch, tiny_tokenizer):
     """Random-init CLIP through the reward's loader: a code path, never a result."""
-    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor
 
-    def tiny_clip(name, model, cache_dir, device):
-        torch.manual_seed(0)
-        cfg = CLIPConfig(
-            text_config={"vocab_size": len(tiny_tokenizer), "hidden_size": 32, "intermediate_size": 64,
-                         "num_hidden_layers": 1, "num_attention_heads": 2, "max_position_embeddings": 64},
-            vision_config={"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1,
-                           "num_attention_heads": 2, "image_size": 32, "patch_size": 8},
-            projection_dim=16,
-        )
-        processor = CLIPProcessor(image_processor=CLIPImageProcessor(size={"shortest_edge": 32}, crop_size=32),
-                                  tokenizer=tiny_tokenizer)
-        return CLIPModel(cfg).eval(), processor
+    def tiny(name, model, cache_dir, device):
+        return tiny_clip(tiny_tokenizer)
 
-    monkeypatch.setattr(text, "load_clip", tiny_clip)
+    monkeypatch.setattr(text, "load_clip", tiny)
     models = load_metric_models(CFG, task="text2svg")
     assert models.clip is not None and models.vlm_judge is None
     _, mets = evaluate_split("m", _rows(), lambda r: [(SVG, 5, 0.0), ("no svg", 2, 0.0)], CFG, LIMITS,

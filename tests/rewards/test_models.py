@@ -12,6 +12,7 @@ from rlrf.config import ModelConfig, RewardSpec, TokenizerConfig
 from rlrf.rewards import perceptual, text
 from rlrf.rewards.registry import build_reward
 from tests.rewards.samples import BLANK, GT, RENDER, SHIFTED
+from tests.tiny_models import tiny_clip
 
 torch.set_num_threads(1)
 
@@ -72,24 +73,10 @@ def tiny_tokenizer():
 
 
 def test_clip_plumbing(monkeypatch, tiny_tokenizer):
-    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor
+    def tiny(name, model, cache_dir, device):
+        return tiny_clip(tiny_tokenizer)
 
-    def tiny_clip(name, model, cache_dir, device):
-        torch.manual_seed(0)
-        cfg = CLIPConfig(
-            text_config={"vocab_size": len(tiny_tokenizer), "hidden_size": 32, "intermediate_size": 64,
-                         "num_hidden_layers": 1, "num_attention_heads": 2, "max_position_embeddings": 64},
-            vision_config={"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1,
-                           "num_attention_heads": 2, "image_size": 32, "patch_size": 8},
-            projection_dim=16,
-        )  # fmt: skip
-        processor = CLIPProcessor(
-            image_processor=CLIPImageProcessor(size={"shortest_edge": 32}, crop_size=32),
-            tokenizer=tiny_tokenizer,
-        )
-        return CLIPModel(cfg).eval(), processor
-
-    monkeypatch.setattr(text, "load_clip", tiny_clip)
+    monkeypatch.setattr(text, "load_clip", tiny)
     reward = build_reward(RewardSpec(name="clip", model="/any"), RENDER, 64, task="text2svg")
     caption = "a red square and a blue circle"
     text_only = f'<svg viewBox="0 0 100 100"><text x="5" y="50">{caption}</text></svg>'
