@@ -48,6 +48,7 @@ def catalogue(corpus_svgs, tmp_path_factory):
         "completions_mean_length": [None, None, None, 300.0, 280.0, 250.0],
     })
     rollouts = pa.table({"step": [1, 1], "sample_id": ["s0", "s1"], "k": [0, 1], "svg": svgs[:2],
+                         "n_tokens": [40, 60], "gt_n_tokens": [100, 100],
                          "render_ok": [True, True], "error": [None, None], "total": [0.2, 0.4]})
     tables = {}
     for name, t in {"samples": samples, "predictions": pa.concat_tables(preds),
