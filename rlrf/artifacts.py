@@ -29,6 +29,9 @@ from rlrf.config import repo_root
 log = logging.getLogger(__name__)
 
 MANIFEST = "_manifest.json"
+# bookkeeping beside a stage's outputs, left out of its content hash: timings and the
+# resolved recipe (already in recipe_hash) must not invalidate downstream stages
+NOT_OUTPUTS = {MANIFEST, "summary.json", "recipe.yaml"}
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -68,10 +71,10 @@ def file_digest(path: Path) -> str:
 
 
 def dir_digest(path: Path) -> str:
-    """Content hash of every file below `path` (names and bytes), manifests excluded."""
+    """Content hash of every output file below `path` (names and bytes)."""
     h = hashlib.sha256()
     for p in sorted(path.rglob("*")):
-        if p.is_file() and p.name != MANIFEST and not p.name.startswith("."):
+        if p.is_file() and p.name not in NOT_OUTPUTS and not p.name.startswith("."):
             h.update(str(p.relative_to(path)).encode())
             h.update(file_digest(p).encode())
     return h.hexdigest()[:16]

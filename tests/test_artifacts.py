@@ -64,3 +64,15 @@ def test_duckdb_views_from_parquet(tmp_path):
     rows = con.execute("SELECT split, count(*) FROM samples GROUP BY split ORDER BY split").fetchall()
     assert rows == [("rl", 1), ("train", 1)]
     assert os.path.exists(tmp_path / "x.duckdb")
+
+
+def test_outputs_hash_ignores_bookkeeping(tmp_path):
+    from rlrf.artifacts import dir_digest
+
+    write_table(pa.table({"a": [1]}), tmp_path / "samples.parquet")
+    before = dir_digest(tmp_path)
+    (tmp_path / "summary.json").write_text('{"seconds": 1.23}')
+    (tmp_path / "recipe.yaml").write_text("name: x\n")
+    assert dir_digest(tmp_path) == before
+    write_table(pa.table({"a": [2]}), tmp_path / "samples.parquet")
+    assert dir_digest(tmp_path) != before
