@@ -235,15 +235,15 @@ def model_predictor(
     from PIL import Image
 
     from rlrf.models.generate import generate_svgs
+    from rlrf.train.data import render_inputs  # the same input images the model trained on
+
+    white = Image.fromarray(blank_image(image_size))
 
     def predict(rows: pa.Table) -> list[Prediction]:
         images = None
         if task == "img2svg":
-            renders = _render_many([s or "" for s in _column(rows, "svg", "")], image_size, render_limits)
-            images = [
-                Image.fromarray(r if isinstance(r, np.ndarray) else np.full((image_size, image_size, 3), 255, np.uint8))
-                for r in renders
-            ]
+            inputs = render_inputs([s or "" for s in _column(rows, "svg", "")], image_size, render_limits)
+            images = [img if img is not None else white for img in inputs]
         captions = [c or "" for c in _column(rows, "caption", "")]
         return generate_svgs(
             model, processor, images, captions,
