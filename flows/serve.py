@@ -1,4 +1,5 @@
-"""Serve the `rlrf` deployments: full plus one per stage (`rlrf/curate`, `rlrf/sft`, ...).
+"""Serve the `rlrf` deployments: full, one per stage (`rlrf/curate`, `rlrf/sft`, ...) and
+`rlrf/ablate` (`-p ablation=rollouts`: a sweep file in recipes/ablations/).
 
 `prefect deployment run rlrf/full --watch` (or `-p recipe=<name> -p force=true`) then runs
 the flow on this process's runner. Started by `make run`; stop it with Ctrl-C.
@@ -10,6 +11,7 @@ import os
 
 from prefect import serve
 
+from flows.ablate import ablate
 from flows.rlrf_flow import STAGE_FLOWS, rlrf
 
 
@@ -19,6 +21,9 @@ def deployments(recipe: str):
     for stage in STAGE_FLOWS:
         yield rlrf.to_deployment(name=stage, parameters={"recipe": recipe, "stages": stage},
                                  description=f"only the {stage} stage, on the newest upstream artifacts")
+    yield ablate.to_deployment(name="ablate", parameters={"ablation": "temperature"},
+                               description="a sweep from recipes/ablations/<ablation>.yaml: one rlrf run per "
+                                           "cell, then the `ablations` table and report")
 
 
 if __name__ == "__main__":

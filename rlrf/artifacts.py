@@ -224,6 +224,20 @@ def newest_stage_dirs(store: Store) -> dict[str, Path]:
     return {stage: f[0] for stage, f in found.items() if f is not None}
 
 
+def ablation_dir(store: Store, name: str, run_id: str) -> Path:
+    """Where one run of an ablation writes `ablation_cells.parquet` and its report (beside
+    the recipe's run folders, never inside one: its cells are those runs)."""
+    return store.recipe_dir / "ablations" / name / run_id
+
+
+def ablation_tables(store: Store) -> dict[str, list[str]]:
+    """`ablation_cells` -> the newest run's table of every ablation of this recipe."""
+    newest: dict[str, Path] = {}
+    for p in sorted(store.recipe_dir.glob("ablations/*/*/ablation_cells.parquet")):
+        newest[p.parent.parent.name] = p  # sorted by run id: the last one wins
+    return {"ablation_cells": [str(p) for p in newest.values()]} if newest else {}
+
+
 def connect(db_path: Path | str | None = None, store: Store | None = None, read_only: bool = False):
     """Open the catalogue; when `store` is given, (re)create base views over the newest
     finished stages and the `sql/*.sql` views on top."""
@@ -231,7 +245,7 @@ def connect(db_path: Path | str | None = None, store: Store | None = None, read_
     db_path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(db_path), read_only=read_only)
     if store is not None:
-        refresh_views(con, stage_tables(newest_stage_dirs(store)))
+        refresh_views(con, stage_tables(newest_stage_dirs(store)) | ablation_tables(store))
     return con
 
 

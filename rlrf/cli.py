@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from contextlib import contextmanager
@@ -63,6 +64,28 @@ def cmd_run(args) -> int:
     return 0
 
 
+def cmd_ablate(args) -> int:
+    from rlrf.ablation.spec import load_ablation, touched_stages
+
+    abl = load_ablation(args.ablation, recipe=args.recipe)  # fails here, before any stage runs
+    print(f"ablation {abl.name}: {len(abl.cells)} cells on recipe {abl.recipe} ({abl.path})")
+    for cell in abl.cells:
+        stages = touched_stages(list(abl.cell_overrides(cell))) or ["none"]
+        print(f"  {cell.id}: {json.dumps(cell.overrides)}  (changes {', '.join(stages)})")
+    if args.dry_run:
+        return 0
+    import os
+
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    from flows.ablate import ablate
+    from rlrf.ablation.report import ablation_markdown
+
+    out = ablate(ablation=str(abl.path), recipe=args.recipe)
+    print(ablation_markdown(out["rows"]))
+    print(f"table: {out['table']}\nreport: {out['report']}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="rlrf", description=__doc__)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -84,6 +107,12 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--stages", default="all")
     r.add_argument("--force", action="store_true")
     r.set_defaults(fn=cmd_run)
+    a = sub.add_parser("ablate", help="run a sweep file (recipes/ablations/<name>.yaml): one run per cell, "
+                                      "then the `ablations` table and report")
+    a.add_argument("ablation", help="a name in recipes/ablations/ or a path")
+    a.add_argument("--recipe", default=None, help="replace the file's base recipe")
+    a.add_argument("--dry-run", action="store_true", help="check the file and list the cells; run nothing")
+    a.set_defaults(fn=cmd_ablate)
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:

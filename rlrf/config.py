@@ -169,6 +169,11 @@ class SFTConfig(Section):
 
 
 class GRPOConfig(Section):
+    init: Literal["sft", "base"] = Field(
+        "sft",
+        description="policy GRPO starts from: the SFT model, or the base model SFT would have started from "
+        "(same tokenizer, processor and seed; the paper's RLRF-without-SVG-SFT ablation)",
+    )
     max_steps: int = Field(500, gt=0)
     learning_rate: float = Field(1e-5, gt=0)
     lr_decay: float = Field(0.7, ge=0, lt=1, description="cut the lr by this share every lr_decay_steps")

@@ -33,6 +33,14 @@ MODEL_STAGES = {"sft": "sft", "rlrf": "grpo"}
 BLANK_SVG = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1 1"/>'
 
 
+def model_label(label: str, recipe: Recipe) -> str:
+    """The label rows are stored under: `rlrf` trained from the base model (`grpo.init: base`,
+    no SVG-SFT first) is `rlrf_no_sft`, so it is never read as RLRF after SFT."""
+    if label == "rlrf" and recipe.grpo.init == "base":
+        return "rlrf_no_sft"
+    return label
+
+
 def blank_predictor(rows: pa.Table):
     return [(BLANK_SVG, 0, 0.0)] * rows.num_rows
 
@@ -88,9 +96,9 @@ def run_eval(recipe: Recipe, upstream: dict[str, Path], out_dir: Path) -> dict:
             rows = eval_rows(samples, split, recipe.eval.max_samples_per_split, recipe.seed)
             t = time.time()
             set_seed(recipe.seed)  # sampled decoding draws the same random stream for every model
-            p, m = evaluate_split(label, rows, predict, recipe.eval, recipe.render, tokenizer,
+            p, m = evaluate_split(model_label(label, recipe), rows, predict, recipe.eval, recipe.render, tokenizer,
                                   metric_models=metric_models, task=recipe.model.task)
-            log.info("eval %s on %s: %d samples in %.1f s", label, split, rows.num_rows, time.time() - t)
+            log.info("eval %s on %s: %d samples in %.1f s", model_label(label, recipe), split, rows.num_rows, time.time() - t)
             predictions.append(p)
             metrics.append(m)
     write_table(pa.concat_tables(predictions), out_dir / "predictions.parquet")

@@ -258,12 +258,14 @@ def _build_rewards(recipe: Recipe, tokenizer):
 
 
 def run_grpo(
-    recipe: Recipe, rl_rows: pa.Table, init_model_dir: Path, out_dir: Path, *, callbacks=None
+    recipe: Recipe, rl_rows: pa.Table, init_model_dir: Path | None, out_dir: Path, *, callbacks=None,
+    init=None,
 ) -> dict:
-    """RL-fine-tune the SFT model in `init_model_dir` on `rl_rows`; resumes from out_dir/checkpoints."""
+    """RL-fine-tune the SFT model in `init_model_dir` (or an already built `init=(model, processor)`,
+    e.g. the base model for `grpo.init: base`) on `rl_rows`; resumes from out_dir/checkpoints."""
     out_dir, g = Path(out_dir), recipe.grpo
     set_seed(recipe.seed)
-    model, processor = load_trained(Path(init_model_dir))
+    model, processor = init if init is not None else load_trained(Path(init_model_dir))
     model.train()
     tokenizer = processor.tokenizer
     dataset = grpo_dataset(rl_rows, recipe.model, tokenizer, g.max_train_rows)

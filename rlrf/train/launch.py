@@ -34,10 +34,31 @@ def run_stage(recipe: Recipe, stage: str, out_dir: Path, curate_dir: Path, sft_d
     if stage == "grpo":
         from rlrf.train.grpo import run_grpo
 
+        if recipe.grpo.init == "base":
+            init = base_model(recipe, Path(curate_dir) / "tokenizer")
+            return {**run_grpo(recipe, split_rows(curate_dir, "rl"), None, out_dir, init=init), "init": "base"}
         if sft_dir is None:
             raise ValueError("--sft is required for the grpo stage")
         return run_grpo(recipe, split_rows(curate_dir, "rl"), sft_dir / "model", out_dir)
     raise ValueError(f"unknown training stage {stage!r} (sft or grpo)")
+
+
+def base_model(recipe: Recipe, tokenizer_dir: Path):
+    """(model, processor) that SFT starts from, for `grpo.init: base` (RLRF without SVG-SFT).
+
+    The same steps in the same order as `run_sft` (seed, the curation's tokenizer, processor,
+    `build_model`), so a random-init tiny model gets the very weights SFT would have started
+    from and a hub model its pretrained weights, with SFT's tokenizer and processor.
+    """
+    from transformers import set_seed
+
+    from rlrf.models.factory import build_model, build_processor
+    from rlrf.models.tokenizer import load_tokenizer
+
+    set_seed(recipe.seed)
+    tokenizer = load_tokenizer(recipe.tokenizer, tokenizer_dir)
+    processor = build_processor(tokenizer, recipe.model)
+    return build_model(recipe.model, tokenizer), processor
 
 
 def launch_command(recipe: Recipe, stage: str, out_dir: Path, upstream: dict[str, Path],
