@@ -159,6 +159,8 @@ def _grid_cells(path: Path, grid: Any) -> list[Cell]:
     if grid is None:
         return []
     grid = _mapping(path, "grid", grid)
+    if not grid:
+        raise AblationError(f"{path}: grid: empty; give keys with lists of values, e.g. grpo.temperature: [0.6, 1.0]")
     for key, values in grid.items():
         if not isinstance(values, list):
             raise AblationError(f"{path}: grid.{key}: expected a list of values to sweep, "

@@ -73,8 +73,15 @@ def _fixtures():
         | {"svg_pred": GT, "n_tokens": r["pred_tokens"]}
         for r in _metrics_rows()
     ]
+    ablation_cells = [
+        {"ablation": "temperature", "cell_index": i, "cell_id": f"temperature={t}", "status": "done",
+         "overrides": f'{{"grpo.temperature": {t}}}', "grpo_temperature": t, "split": split,
+         "model_label": "rlrf", "n": 4, "mse": 0.1 + 0.01 * i, "mse_ci95": 0.01, "ssim": 0.8 - 0.01 * i,
+         "ssim_ci95": 0.01, "sft_mse": 0.12, "sft_ssim": 0.79}
+        for i, t in enumerate((0.6, 1.0)) for split in ("test", "test_hard")
+    ]
     return {"samples": samples, "funnel": funnel, "train_log": train_log, "rollouts": rollouts,
-            "predictions": predictions, "metrics": _metrics_rows()}
+            "predictions": predictions, "metrics": _metrics_rows(), "ablation_cells": ablation_cells}
 
 
 @pytest.fixture(scope="module")
@@ -158,3 +165,11 @@ def test_rlrf_vs_sft_pairs_the_same_samples(con):
 def test_funnel_summary_balances(con):
     for _, rows_in, kept, dropped in con.execute("SELECT filter, rows_in, kept, dropped FROM funnel_summary").fetchall():
         assert rows_in == kept + dropped
+
+
+def test_ablations_compare_each_cell_with_sft(con):
+    rows = con.execute("SELECT cell_id, split, mse_vs_sft, ssim_vs_sft, mse_rank, ssim_rank FROM ablations "
+                       "WHERE split = 'test' ORDER BY cell_index").fetchall()
+    assert [r[0] for r in rows] == ["temperature=0.6", "temperature=1.0"]
+    assert rows[0][2] == pytest.approx(-0.02) and rows[1][3] == pytest.approx(0.0)
+    assert [r[4] for r in rows] == [1, 2] and [r[5] for r in rows] == [1, 2]
