@@ -40,9 +40,12 @@ def ablation(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def result(harness, ablation):
-    from flows.ablate import ablate
+    """`rlrf ablate <file>`: the command line runs the same flow as the deployment."""
+    from rlrf.cli import main
 
-    return ablate(ablation=str(ablation))
+    assert main(["ablate", str(ablation)]) == 0
+    (out_dir,) = (ablation.parent / "artifacts" / "micro" / "ablations" / "init").iterdir()
+    return {"report": out_dir / "report.html", "table": out_dir / "ablation_cells.parquet"}
 
 
 def test_upstream_computed_once_and_one_row_per_cell_and_split(result, ablation):

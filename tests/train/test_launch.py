@@ -16,3 +16,23 @@ def test_accelerate_command_runs_the_same_stage_code(tmp_path):
     assert tail[:2] == ["-m", "rlrf.train.launch"]
     assert tail[tail.index("--recipe") + 1] == str(tmp_path / "recipe.yaml")
     assert tail[tail.index("--sft") + 1] == "/a/sft"
+
+
+def test_base_init_is_the_model_sft_starts_from(micro_tokenizer, tmp_path):
+    """grpo.init: base: the seeded random init (or pretrained weights) SFT would start from,
+    with the curation's tokenizer; the same weights every time."""
+    import torch
+    from transformers import set_seed
+
+    from rlrf.models.factory import build_model
+    from rlrf.train.launch import base_model
+    from tests.models.micro import micro_recipe
+
+    micro_tokenizer.save_pretrained(tmp_path / "tok")
+    recipe = micro_recipe(grpo={"init": "base"})
+    model, processor = base_model(recipe, tmp_path / "tok")
+    set_seed(recipe.seed)
+    expected = build_model(recipe.model, micro_tokenizer).state_dict()
+    assert processor.tokenizer.get_vocab() == micro_tokenizer.get_vocab()
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(tensor, expected[name]), name
