@@ -77,6 +77,7 @@ def sweep_plot(abl: Ablation, key: str, rows: list[dict[str, Any]]) -> bytes:
         if not numeric:
             ax.set_xticks(range(len(cats)))
             ax.set_xticklabels(cats, rotation=20, fontsize=7)
+            ax.set_xlim(-0.5, len(cats) - 0.5)
         ax.grid(alpha=0.3)
         if j == 0:
             ax.legend(fontsize=6)

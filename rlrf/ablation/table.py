@@ -42,14 +42,17 @@ def column_name(dotted: str) -> str:
     return dotted.replace(".", "_")
 
 
-def typed_keys(abl: Ablation) -> list[str]:
-    """Swept keys whose resolved values are scalars of one kind (ints and floats mix)."""
-    out = []
+def typed_keys(abl: Ablation) -> dict[str, type]:
+    """Swept keys whose resolved values are scalars of one kind -> that kind (ints among
+    floats are floats: `grpo.temperature: [1, 1.2]`)."""
+    out = {}
     for key in abl.swept_keys():
         values = [dotted_value(abl.recipes[c.id], key) for c in abl.cells]
-        kinds = {float if type(v) is int else type(v) for v in values if v is not None}
+        kinds = {type(v) for v in values if v is not None}
+        if kinds == {int, float}:
+            kinds = {float}
         if len(kinds) == 1 and kinds <= set(SCALARS):
-            out.append(key)
+            out[key] = kinds.pop()
     clash = [k for k in out if column_name(k) in FIXED]
     if clash:
         raise ValueError(f"ablation {abl.name}: swept keys {clash} would shadow fixed columns")
@@ -81,9 +84,9 @@ def cell_rows(abl: Ablation, run: CellRun, index: int, ablation_run_id: str) -> 
         "stage_dirs": json.dumps({k: str(v) for k, v in run.stage_dirs.items()}),
         "computed_stages": computed_stages(run),
     }
-    for key in typed_keys(abl):
+    for key, kind in typed_keys(abl).items():
         v = dotted_value(recipe, key)
-        base[column_name(key)] = float(v) if type(v) is int else v
+        base[column_name(key)] = None if v is None else kind(v)
     if run.error or "eval" not in run.stage_dirs:
         return [{**base, "split": None, "model_label": None}]
     label = model_label("rlrf", recipe)

@@ -38,7 +38,7 @@ def test_grid_is_a_cartesian_product_then_explicit_cells(tmp_path):
     assert abl.cell_overrides(abl.cells[1]) == {"grpo.max_steps": 1, "grpo.temperature": 0.6, "grpo.init": "base"}
     assert abl.recipes["base_recipe"].grpo.temperature == 1.1  # micro.yaml leaves the default
     assert abl.swept_keys() == ["grpo.temperature", "grpo.init", "rewards"]
-    assert typed_keys(abl) == ["grpo.temperature", "grpo.init"]  # a reward mix stays JSON only
+    assert typed_keys(abl) == {"grpo.temperature": float, "grpo.init": str}  # a reward mix stays JSON only
 
 
 def test_eval_splits_and_recipe_replacement(tmp_path):
