@@ -34,7 +34,8 @@ def ablate(ablation: str = "temperature", recipe: str | None = None) -> dict:
     runs = []
     for cell in abl.cells:
         run = CellRun(cell, started_at=time.time())
-        sub = rlrf.with_options(flow_run_name=f"{abl.name}: {cell.id}")
+        name = f"{abl.name}: {cell.id}".replace("{", "{{").replace("}", "}}")  # a template of parameters
+        sub = rlrf.with_options(flow_run_name=name)
         state = sub(recipe=abl.recipe, stages=",".join(abl.stages), overrides=abl.cell_overrides(cell),
                     return_state=True)
         if state.is_completed():

@@ -172,7 +172,8 @@ class GRPOConfig(Section):
     init: Literal["sft", "base"] = Field(
         "sft",
         description="policy GRPO starts from: the SFT model, or the base model SFT would have started from "
-        "(same tokenizer, processor and seed; the paper's RLRF-without-SVG-SFT ablation)",
+        "(same tokenizer, processor and seed; the paper's RLRF-without-SVG-SFT ablation; eval labels it "
+        "rlrf_no_sft; the sft stage still runs as eval's reference)",
     )
     max_steps: int = Field(500, gt=0)
     learning_rate: float = Field(1e-5, gt=0)
