@@ -35,8 +35,13 @@ def run_stage(recipe: Recipe, stage: str, out_dir: Path, curate_dir: Path, sft_d
         from rlrf.train.grpo import run_grpo
 
         if recipe.grpo.init == "base":
-            init = base_model(recipe, Path(curate_dir) / "tokenizer")
-            return {**run_grpo(recipe, split_rows(curate_dir, "rl"), None, out_dir, init=init), "init": "base"}
+            model, processor = base_model(recipe, Path(curate_dir) / "tokenizer")
+            if model.name_or_path:  # pretrained: TRL loads a KL reference model (beta > 0) from the same id
+                summary = run_grpo(recipe, split_rows(curate_dir, "rl"), None, out_dir, init=(model, processor))
+            else:  # random init has no id: saved, so the trainer and its reference model load the same weights
+                init_dir = save_base_model(model, processor, Path(out_dir) / "base_model")
+                summary = run_grpo(recipe, split_rows(curate_dir, "rl"), init_dir, out_dir)
+            return {**summary, "init": "base"}
         if sft_dir is None:
             raise ValueError("--sft is required for the grpo stage")
         return run_grpo(recipe, split_rows(curate_dir, "rl"), sft_dir / "model", out_dir)
@@ -59,6 +64,26 @@ def base_model(recipe: Recipe, tokenizer_dir: Path):
     tokenizer = load_tokenizer(recipe.tokenizer, tokenizer_dir)
     processor = build_processor(tokenizer, recipe.model)
     return build_model(recipe.model, tokenizer), processor
+
+
+def save_base_model(model, processor, target: Path) -> Path:
+    """Save once: every process of a multi-process launch writes its own temporary folder and
+    the first rename wins (the contents are identical)."""
+    import shutil
+    import tempfile
+
+    target = Path(target)
+    if not (target / "config.json").exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
+        model.save_pretrained(str(tmp))
+        processor.save_pretrained(str(tmp))
+        try:
+            shutil.rmtree(target, ignore_errors=True)  # a half-written folder of an interrupted run
+            tmp.rename(target)
+        except OSError:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return target
 
 
 def launch_command(recipe: Recipe, stage: str, out_dir: Path, upstream: dict[str, Path],

@@ -31,7 +31,8 @@ def ablation(tmp_path_factory) -> Path:
     path.write_text(yaml.safe_dump({
         "description": "micro: GRPO from SFT vs from the base model",
         "recipe": str(recipe),
-        "overrides": {"grpo.max_steps": 1, "eval.models": ["sft", "rlrf"]},
+        # beta > 0: TRL builds a KL reference model from the policy's path, also for the base model
+        "overrides": {"grpo.max_steps": 1, "grpo.beta": 0.05, "eval.models": ["sft", "rlrf"]},
         "eval_splits": ["test", "ood_emoji"],
         "grid": {"grpo.init": ["sft", "base"]},
     }))
@@ -75,6 +76,7 @@ def test_upstream_computed_once_and_one_row_per_cell_and_split(result, ablation)
     assert set(by_cell["init=base"]["computed_stages"]) == {"grpo", "eval"}
     base_grpo = json.loads(by_cell["init=base"]["stage_dirs"])["grpo"]
     assert json.loads((Path(base_grpo) / "summary.json").read_text())["init"] == "base"
+    assert (Path(base_grpo) / "base_model" / "config.json").exists()
 
 
 def test_report_has_one_plot_per_swept_key(result):
