@@ -40,9 +40,6 @@ class RenderConfig(Section):
     max_dimension: float = Field(
         1e6, gt=0, description="any number in geometry beyond this is rejected (cairo fixed point: ±8e6)"
     )
-    near_white_threshold: float = Field(
-        0.99, gt=0, le=1, description="share of near-white pixels above which a render counts as blank"
-    )
     allow_data_images: bool = Field(
         False,
         description="keep <image href='data:image/...'> (raster stand-ins are a reward hack); False = reject",

@@ -33,7 +33,7 @@ from rlrf.artifacts import write_table
 from rlrf.config import Recipe
 from rlrf.models.factory import load_trained
 from rlrf.rewards.composite import warmup_weight
-from rlrf.rewards.rendering import PRED_CACHE, render_cached
+from rlrf.rewards.rendering import prediction_renders
 from rlrf.svg.extract import extract_svg
 from rlrf.svg.render import RenderFailure
 from rlrf.train.callbacks import TimeBudgetCallback, TrainLogCallback
@@ -133,7 +133,8 @@ class RLRFTrainer(GRPOTrainer):
         totals = np.nansum(rewards * weights[None, :], axis=1)
         texts = [c[0]["content"] if isinstance(c, list) else c for c in completions]
         svgs = [extract_svg(t) for t in texts]
-        renders = render_cached(svgs, self.render_size, self.render_limits, PRED_CACHE, blank_fails=True)
+        # the reward layer's own gate: unfinished / unparsable / blank rows say why they scored −1
+        renders = prediction_renders(texts, self.render_size, self.render_limits)
         for i, (x, text, svg, r) in enumerate(zip(inputs, texts, svgs, renders, strict=True)):
             ok = not isinstance(r, RenderFailure)
             row = {
