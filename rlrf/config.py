@@ -80,7 +80,9 @@ class CurateConfig(Section):
     """The paper's curation rules (App. A); thresholds are recipe values."""
 
     round_decimals: int | None = Field(
-        2, ge=1, description="round fractional parts to this many digits (paper App. A; None = keep)"
+        2, ge=1, le=9,
+        description="round (half away from zero, not truncate) fractional parts to this many digits "
+        "(paper App. A; None = keep)",
     )
     max_url_chars: int = Field(100, ge=0, description="drop SVGs with a URL longer than this")
     max_base64_chars: int = Field(512, ge=0, description="drop SVGs with an embedded base64 payload longer than this")
