@@ -51,8 +51,15 @@ class DataConfig(Section):
 
     source: Literal["bundled", "hf", "local"] = "bundled"
     hf_id: str = Field("starvector/svg-stack", description="hub dataset id for source=hf")
-    hf_split: str = "train"
+    hf_split: str = Field("train", description="hub split for train / RL rows")
+    hf_test_split: str | None = Field(
+        "test", description="hub split SVG-Stack-Hard is built from (paper §4: the test split); None = hash bucket"
+    )
     path: str | None = Field(None, description="local Parquet/JSON with SVG-Stack columns for source=local")
+    split_column: str | None = Field(
+        None, description="local column naming each row's source split; rows equal to test_split_value are the test split"
+    )
+    test_split_value: str = Field("test", description="value of split_column that marks test-split rows")
     svg_column: str = "Svg"
     id_column: str = "Filename"
     caption_column: str | None = None
@@ -98,7 +105,10 @@ class CurateConfig(Section):
     rl_min_color_entropy: float = Field(2.0, ge=0)
     rl_size: int = Field(20_000, ge=0)
     train_max_tokens: int | None = Field(None, gt=0, description="cap on SVG tokens for train/rl rows")
-    test_fraction: float = Field(0.1, gt=0, lt=1, description="share of in-distribution rows held out for test_hard")
+    test_fraction: float = Field(
+        0.1, gt=0, lt=1,
+        description="share of in-distribution rows held out for test_hard, for sources without a test split only",
+    )
     test_plain_fraction: float = Field(
         0.0, ge=0, lt=1, description="share held out for a plain in-distribution `test` split (train filters apply)"
     )
