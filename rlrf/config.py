@@ -155,7 +155,7 @@ class RewardSpec(Section):
     model: str | None = Field(None, description="weights: hub id or local path")
     cache_dir: str | None = None
     required: bool = Field(False, description="stop the run if this reward cannot load its weights")
-    warmup: dict[str, float] | None = Field(None, description="{start: w0, steps: n}: weight ramps from w0*weight")
+    warmup: dict[str, float] | None = Field(None, description="{start: w0, steps: n}: weight ramps from w0*weight (start default 0.1, RLRF)")
     params: dict[str, Any] = Field(default_factory=dict)
 
 
