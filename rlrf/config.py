@@ -104,7 +104,14 @@ class CurateConfig(Section):
     rl_min_tokens: int = Field(500, ge=0)
     rl_min_color_entropy: float = Field(2.0, ge=0)
     rl_size: int = Field(20_000, ge=0)
-    train_max_tokens: int | None = Field(None, gt=0, description="cap on SVG tokens for train/rl rows")
+    train_max_tokens: int | None = Field(
+        None, gt=0,
+        description="SVG tokens an SFT row may have (must fit sft.max_length with the prompt); longer rows "
+        "leave through the funnel's too_long filter, never truncated by the trainer",
+    )
+    rl_max_tokens: int | None = Field(
+        None, gt=0, description="SVG tokens an RL row may have (a roll-out must fit); None = train_max_tokens"
+    )
     test_fraction: float = Field(
         0.1, gt=0, lt=1,
         description="share of in-distribution rows held out for test_hard, for sources without a test split only",
@@ -278,8 +285,18 @@ class LaunchConfig(Section):
     accelerate_config: str | None = Field(
         None, description="accelerate/DeepSpeed config (e.g. recipes/accelerate/zero3.yaml); None = in process"
     )
+    sft_accelerate_config: str | None = Field(
+        None, description="SFT's own config (e.g. multi-node recipes/accelerate/zero2-4x8.yaml); None = accelerate_config"
+    )
     num_processes: int | None = Field(None, gt=0, description="override the config's process count")
-    extra_args: list[str] = Field(default_factory=list, description="more `accelerate launch` arguments")
+    extra_args: list[str] = Field(
+        default_factory=list,
+        description="more `accelerate launch` arguments (multi-node: --machine_rank, --main_process_ip)",
+    )
+
+    def config_for(self, stage: str) -> str | None:
+        """The accelerate config a training stage runs under (None = in the flow's process)."""
+        return (self.sft_accelerate_config or self.accelerate_config) if stage == "sft" else self.accelerate_config
 
 
 class Recipe(Section):
@@ -297,6 +314,16 @@ class Recipe(Section):
     rewards: list[RewardSpec] = Field(default_factory=list)
     eval: EvalConfig = EvalConfig()
     launch: LaunchConfig = LaunchConfig()
+
+    @model_validator(mode="after")
+    def _sft_rows_fit_the_context(self) -> Recipe:
+        cap = self.curate.train_max_tokens
+        if cap is not None and cap >= self.sft.max_length:
+            raise ValueError(
+                f"curate.train_max_tokens ({cap}) must be below sft.max_length ({self.sft.max_length}), "
+                "leaving room for the prompt: the SFT trainer would otherwise truncate long SVGs silently"
+            )
+        return self
 
     def section_hash(self, *names: str) -> str:
         """Stable hash of the named sections (sorted JSON), for stage skipping."""

@@ -147,18 +147,26 @@ def _sample(rows: list[dict], split: str, size: int, seed: int, funnel: Funnel) 
 def _drop_too_long(rows: list[dict], cfg: CurateConfig, funnel: Funnel) -> list[dict]:
     if cfg.train_max_tokens is None:
         return rows
-    return _drop(rows, funnel, "too_long", lambda r: r["n_tokens"] > cfg.train_max_tokens)
+    cap = cfg.train_max_tokens
+    return _drop(rows, funnel, "too_long", lambda r: r["n_tokens"] > cap, lambda r: f"too_long:{r['n_tokens']}>{cap}")
 
 
 def _select_train_rl(rows: list[dict], cfg: CurateConfig, seed: int, funnel: Funnel) -> list[dict]:
-    rows = _drop_too_long(rows, cfg, funnel)
+    """The RL set (high colour entropy, long enough, short enough for a roll-out to finish
+    within `rl_max_tokens`) is drawn first; the rest is the SFT set, whose SVGs must fit
+    the SFT context: longer ones leave through the `too_long` filter (never truncated by
+    the trainer, never dropped silently)."""
+    rl_cap = cfg.rl_max_tokens or cfg.train_max_tokens
     eligible = [i for i, r in enumerate(rows)
-                if r["color_entropy"] >= cfg.rl_min_color_entropy and r["n_tokens"] >= cfg.rl_min_tokens]
+                if r["color_entropy"] >= cfg.rl_min_color_entropy and r["n_tokens"] >= cfg.rl_min_tokens
+                and (rl_cap is None or r["n_tokens"] <= rl_cap)]
     picked = {eligible[i] for i in random_sample(len(eligible), cfg.rl_size, seed)}
     splits = ["rl" if i in picked else "train" for i in range(len(rows))]
     funnel.record([r["sample_id"] for r in rows], [r["source"] for r in rows], "rl_select",
                   [False] * len(rows), reasons=splits)
-    return [dict(r, split=s) for r, s in zip(rows, splits, strict=True)]
+    rl = [dict(r, split="rl") for i, r in enumerate(rows) if i in picked]
+    sft = _drop_too_long([r for i, r in enumerate(rows) if i not in picked], cfg, funnel)
+    return rl + [dict(r, split="train") for r in sft]
 
 
 def _with_features(rows: pa.Table, feats: dict[str, dict], n_tokens: dict[str, int]) -> list[dict]:
