@@ -33,61 +33,68 @@ def round_decimals_regex(decimals: int) -> str:
     return rf"-?\d*\.\d{{{decimals + 1},}}(?:[eE][-+]?\d+)?"
 
 
-# One DuckDB pass over the column: split each SVG around the long numbers, round each number
-# as an exact decimal (half away from zero: only digit decimals+1 matters, so the text is cut
-# there first and fits DECIMAL(38, 10)), and zip the pieces back together.
-_ROUND_SQL = """
-WITH numbers AS (
-  SELECT idx, svg, list_transform(regexp_extract_all(svg, $number), lambda x: {
-      x: x,
-      r: CASE WHEN regexp_matches(x, '[eE]') THEN x
-         ELSE rtrim(round(CAST(regexp_extract(x, $cut) AS DECIMAL(38, 10)), $decimals)::VARCHAR, '0')
-         END}) AS found
-  FROM rows),
-formatted AS (
-  SELECT idx, svg, list_transform(found, lambda n:
-      CASE WHEN n.x = n.r THEN n.x
-      ELSE (CASE WHEN starts_with(n.x, '-') AND NOT starts_with(n.r, '-') THEN '-' ELSE '' END)
-        || regexp_replace(
-             CASE WHEN suffix(n.r, '.') THEN n.r || '0' ELSE n.r END,
-             CASE WHEN regexp_matches(n.x, '^-?\\.') THEN '^(-?)0\\.' ELSE '^()$' END, '\\1.')
-      END) AS rounded
-  FROM numbers)
-SELECT CASE WHEN svg IS NULL THEN NULL ELSE array_to_string(list_transform(
-    list_zip(regexp_split_to_array(svg, $number), rounded),
-    lambda p: p[1] || coalesce(p[2], '')), '') END AS svg
-FROM formatted ORDER BY idx
-"""
+_MARK = "\x00"  # not allowed in XML, so never part of a real SVG (stripped first anyway)
+_CUT = "\x01"  # likewise; splits a marked number after its digit decimals+1
+_MAX_DIGITS = 18  # an int64 holds the scaled value; longer numbers are left as they are
 
 
 def round_decimals(col: pa.ChunkedArray | pa.Array, decimals: int | None) -> pa.ChunkedArray | pa.Array:
     """Vectorised: round fractional parts to `decimals` digits (`1.9999` -> `2.0`, `12.345` -> `12.35`).
 
-    Exact decimal rounding, half away from zero, in one DuckDB pass (pyarrow's RE2 kernels
-    cannot do arithmetic). What the text keeps, so numbers never run into each other in
-    compact path data: the sign (`-0.004` -> `-0.0`), at least one fractional digit
-    (`1.9999.5` -> `2.0.5`, not `2.5`), a leading-dot form (`.12345` -> `.12`); numbers with
-    an exponent are left as they are. `round_number_text` is the same rule per string.
+    Exact decimal rounding, half away from zero. pyarrow's RE2 kernels cannot do
+    arithmetic, so one regex pass marks each long number (and where its digit
+    decimals+1 ends: only that digit matters for half-up), the marked numbers are split
+    out of the text, rounded as scaled integers in numpy, formatted back and joined in
+    place. What the text keeps, so numbers never run into each other in compact path
+    data: the sign (`-0.004` -> `-0.0`), at least one fractional digit (`1.9999.5` ->
+    `2.0.5`, not `2.5`), a leading-dot form (`.12345` -> `.12`); numbers with an exponent
+    or more than 18 digits are left as they are. `round_number_text` is the same rule
+    per string.
     """
     if decimals is None:
         return col
     if not 1 <= decimals <= 9:
         raise ValueError(f"round_decimals: decimals must be 1..9, got {decimals}")
-    con = duckdb.connect()
-    try:
-        con.register("rows", pa.table({"svg": col, "idx": pa.array(np.arange(len(col)))}))
-        out = con.sql(
-            _ROUND_SQL,
-            params={
-                "number": round_decimals_regex(decimals),
-                "cut": rf"^-?\d*\.\d{{{decimals + 1}}}",
-                "decimals": decimals,
-            },
-        ).to_arrow_table()
-    finally:
-        con.close()
-    svg = out["svg"]
-    return svg.combine_chunks() if isinstance(col, pa.Array) else svg
+    if isinstance(col, pa.ChunkedArray):
+        return pa.chunked_array([round_decimals(c, decimals) for c in col.chunks], type=col.type)
+    clean = pc.replace_substring(pc.replace_substring(col, _MARK, ""), _CUT, "")
+    marked = pc.replace_substring_regex(
+        clean, rf"(-?\d*\.\d{{{decimals + 1}}})(\d*(?:[eE][-+]?\d+)?)", f"{_MARK}\\1{_CUT}\\2{_MARK}"
+    )
+    pieces = pc.split_pattern(marked, _MARK)  # text, number, text, number, ..., text
+    offsets = pieces.offsets.to_numpy()
+    values = pieces.values.slice(offsets[0], offsets[-1] - offsets[0])
+    position = np.arange(len(values)) - np.repeat(offsets[:-1] - offsets[0], np.diff(offsets))
+    is_number = pa.array(position % 2 == 1)
+    numbers = values.filter(is_number)
+    if len(numbers) == 0:
+        return clean
+    values = pc.replace_with_mask(values, is_number, _round_numbers(numbers, decimals))
+    rebuilt = pa.ListArray.from_arrays(pa.array(offsets - offsets[0], pa.int32()), values,
+                                       mask=pieces.is_null())
+    return pc.binary_join(rebuilt, "").cast(col.type)
+
+
+def _round_numbers(marked: pa.Array, decimals: int) -> pa.Array:
+    """Each marked number (`<sign><int>.<decimals+1 digits>\\x01<rest>`) rounded half away
+    from zero (see `round_decimals`); string kernels only, no per-element regex."""
+    cut = pc.list_element(pc.split_pattern(marked, _CUT, max_splits=1), 0)
+    negative = pc.starts_with(cut, "-")
+    body = pc.utf8_ltrim(cut, "-")
+    digits = pc.replace_substring(body, ".", "")
+    keep = pc.or_(pc.match_substring(marked, "e", ignore_case=True),
+                  pc.greater(pc.utf8_length(digits), _MAX_DIGITS))
+    scaled = pc.cast(pc.if_else(keep, "0", digits), pa.int64()).to_numpy()
+    rounded = (scaled + 5) // 10  # half up on the magnitude = half away from zero
+    whole, frac = np.divmod(rounded, 10**decimals)
+    frac_text = pc.utf8_rtrim(pc.utf8_lpad(pc.cast(pa.array(frac), pa.string()), decimals, "0"), "0")
+    frac_text = pc.if_else(pc.equal(frac_text, ""), "0", frac_text)
+    whole_text = pc.cast(pa.array(whole), pa.string())
+    whole_text = pc.if_else(pc.and_(pc.starts_with(body, "."), pa.array(whole == 0)), "", whole_text)
+    text = pc.binary_join_element_wise(pc.if_else(negative, "-", ""), whole_text, ".", frac_text, "")
+    if not pc.any(keep).as_py():
+        return text
+    return pc.if_else(keep, pc.replace_substring(marked, _CUT, ""), text)
 
 
 def round_number_text(text: str, decimals: int) -> str:
@@ -99,6 +106,8 @@ def round_number_text(text: str, decimals: int) -> str:
         if "e" in x or "E" in x:
             return x
         cut = re.match(rf"-?\d*\.\d{{{decimals + 1}}}", x).group(0)
+        if len(cut.replace("-", "").replace(".", "")) > _MAX_DIGITS:
+            return x
         r = str(Decimal(cut).quantize(quantum, rounding=ROUND_HALF_UP)).rstrip("0")
         r = r + "0" if r.endswith(".") else r
         if x.startswith("-") and not r.startswith("-"):

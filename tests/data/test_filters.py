@@ -66,6 +66,10 @@ def test_vectorised_rounding_matches_the_per_row_rule():
         assert round_decimals(col(*texts), decimals).to_pylist() == [
             round_number_text(t, decimals) for t in texts
         ]
+    chunked = pa.chunked_array([texts[:3] + [None], ["no numbers", ""], texts[3:5]])
+    assert round_decimals(chunked, 2).to_pylist() == [
+        None if t is None else round_number_text(t, 2) for t in chunked.to_pylist()
+    ]
 
 
 def test_cheap_filters_follow_recipe_thresholds():
