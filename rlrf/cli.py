@@ -58,6 +58,8 @@ def cmd_run(args) -> int:
     import os
 
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # the temporary API server misses Prefect's 20 s start-up default on a loaded 2-core box
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
     from flows.rlrf_flow import rlrf
 
     rlrf(recipe=args.recipe, stages=args.stages, force=args.force)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 
 class RecipeError(ValueError):
@@ -40,9 +40,6 @@ class RenderConfig(Section):
     max_dimension: float = Field(
         1e6, gt=0, description="any number in geometry beyond this is rejected (cairo fixed point: ±8e6)"
     )
-    near_white_threshold: float = Field(
-        0.99, gt=0, le=1, description="share of near-white pixels above which a render counts as blank"
-    )
     allow_data_images: bool = Field(
         False,
         description="keep <image href='data:image/...'> (raster stand-ins are a reward hack); False = reject",
@@ -54,8 +51,15 @@ class DataConfig(Section):
 
     source: Literal["bundled", "hf", "local"] = "bundled"
     hf_id: str = Field("starvector/svg-stack", description="hub dataset id for source=hf")
-    hf_split: str = "train"
+    hf_split: str = Field("train", description="hub split for train / RL rows")
+    hf_test_split: str | None = Field(
+        "test", description="hub split SVG-Stack-Hard is built from (paper §4: the test split); None = hash bucket"
+    )
     path: str | None = Field(None, description="local Parquet/JSON with SVG-Stack columns for source=local")
+    split_column: str | None = Field(
+        None, description="local column naming each row's source split; rows equal to test_split_value are the test split"
+    )
+    test_split_value: str = Field("test", description="value of split_column that marks test-split rows")
     svg_column: str = "Svg"
     id_column: str = "Filename"
     caption_column: str | None = None
@@ -83,7 +87,9 @@ class CurateConfig(Section):
     """The paper's curation rules (App. A); thresholds are recipe values."""
 
     round_decimals: int | None = Field(
-        2, ge=1, description="round fractional parts to this many digits (paper App. A; None = keep)"
+        2, ge=1, le=9,
+        description="round (half away from zero, not truncate) fractional parts to this many digits "
+        "(paper App. A; None = keep)",
     )
     max_url_chars: int = Field(100, ge=0, description="drop SVGs with a URL longer than this")
     max_base64_chars: int = Field(512, ge=0, description="drop SVGs with an embedded base64 payload longer than this")
@@ -98,8 +104,18 @@ class CurateConfig(Section):
     rl_min_tokens: int = Field(500, ge=0)
     rl_min_color_entropy: float = Field(2.0, ge=0)
     rl_size: int = Field(20_000, ge=0)
-    train_max_tokens: int | None = Field(None, gt=0, description="cap on SVG tokens for train/rl rows")
-    test_fraction: float = Field(0.1, gt=0, lt=1, description="share of in-distribution rows held out for test_hard")
+    train_max_tokens: int | None = Field(
+        None, gt=0,
+        description="SVG tokens an SFT row may have (must fit sft.max_length with the prompt); longer rows "
+        "leave through the funnel's too_long filter, never truncated by the trainer",
+    )
+    rl_max_tokens: int | None = Field(
+        None, gt=0, description="SVG tokens an RL row may have (a roll-out must fit); None = train_max_tokens"
+    )
+    test_fraction: float = Field(
+        0.1, gt=0, lt=1,
+        description="share of in-distribution rows held out for test_hard, for sources without a test split only",
+    )
     test_plain_fraction: float = Field(
         0.0, ge=0, lt=1, description="share held out for a plain in-distribution `test` split (train filters apply)"
     )
@@ -146,7 +162,7 @@ class RewardSpec(Section):
     model: str | None = Field(None, description="weights: hub id or local path")
     cache_dir: str | None = None
     required: bool = Field(False, description="stop the run if this reward cannot load its weights")
-    warmup: dict[str, float] | None = Field(None, description="{start: w0, steps: n}: weight ramps from w0*weight")
+    warmup: dict[str, float] | None = Field(None, description="{start: w0, steps: n}: weight ramps from w0*weight (start default 0.1, RLRF)")
     params: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -169,16 +185,31 @@ class SFTConfig(Section):
 
 
 class GRPOConfig(Section):
+    """GRPO knobs. Step counts (`max_steps`, `lr_decay_steps`, `save_steps`, reward warm-up
+    `steps`) are roll-out batches, the paper's / EasyR1's training steps; with
+    `updates_per_generation: k` TRL's `global_step` counts k optimiser updates per batch."""
+
     init: Literal["sft", "base"] = Field(
         "sft",
         description="policy GRPO starts from: the SFT model, or the base model SFT would have started from "
         "(same tokenizer, processor and seed; the paper's RLRF-without-SVG-SFT ablation; eval labels it "
         "rlrf_no_sft; the sft stage still runs as eval's reference)",
     )
-    max_steps: int = Field(500, gt=0)
+    max_steps: int = Field(500, gt=0, description="roll-out batches (RLRF: 500)")
     learning_rate: float = Field(1e-5, gt=0)
-    lr_decay: float = Field(0.7, ge=0, lt=1, description="cut the lr by this share every lr_decay_steps")
-    lr_decay_steps: int = Field(100, gt=0)
+    lr_decay_factor: float = Field(
+        0.7, gt=0, le=1, description="multiply the lr by this every lr_decay_steps (RLRF: 0.7 every 100 steps)"
+    )
+    lr_decay_steps: int = Field(100, gt=0, description="roll-out batches between lr cuts")
+    updates_per_generation: int = Field(
+        1, ge=1,
+        description="optimiser updates (mini-batches) per roll-out batch: EasyR1/verl rollout_batch_size / "
+        "global_batch_size; > 1 makes the policy drift from the sampler so the clip range acts (TRL "
+        "steps_per_generation = this x grad_accum)",
+    )  # fmt: skip
+    num_iterations: int = Field(
+        1, ge=1, description="passes over each roll-out batch (GRPO's mu, EasyR1 ppo_epochs; TRL num_iterations)"
+    )
     prompts_per_step: int = Field(32, gt=0)
     num_generations: int = Field(64, ge=2, description="roll-outs per prompt")
     temperature: float = Field(1.1, gt=0)
@@ -202,6 +233,16 @@ class GRPOConfig(Section):
     deepspeed: str | None = Field(None, description="DeepSpeed JSON (e.g. recipes/accelerate/zero3.json)")
     vllm_gpu_memory_utilization: float = Field(0.3, gt=0, le=1, description="colocate mode: vLLM share of GPU memory")
     vllm_server_base_url: str | None = Field(None, description="server mode: URL of `trl vllm-serve`")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed_lr_decay(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "lr_decay" in data:
+            raise ValueError(
+                "grpo.lr_decay was renamed: it was the share cut (0.7 = lr x 0.3); write "
+                "grpo.lr_decay_factor, the multiplier (the paper's 'multiplied by 0.7' = 0.7)"
+            )
+        return data
 
 
 class BaselineConfig(Section):
@@ -250,8 +291,18 @@ class LaunchConfig(Section):
     accelerate_config: str | None = Field(
         None, description="accelerate/DeepSpeed config (e.g. recipes/accelerate/zero3.yaml); None = in process"
     )
+    sft_accelerate_config: str | None = Field(
+        None, description="SFT's own config (e.g. multi-node recipes/accelerate/zero2-4x8.yaml); None = accelerate_config"
+    )
     num_processes: int | None = Field(None, gt=0, description="override the config's process count")
-    extra_args: list[str] = Field(default_factory=list, description="more `accelerate launch` arguments")
+    extra_args: list[str] = Field(
+        default_factory=list,
+        description="more `accelerate launch` arguments (multi-node: --machine_rank, --main_process_ip)",
+    )
+
+    def config_for(self, stage: str) -> str | None:
+        """The accelerate config a training stage runs under (None = in the flow's process)."""
+        return (self.sft_accelerate_config or self.accelerate_config) if stage == "sft" else self.accelerate_config
 
 
 class Recipe(Section):
@@ -269,6 +320,16 @@ class Recipe(Section):
     rewards: list[RewardSpec] = Field(default_factory=list)
     eval: EvalConfig = EvalConfig()
     launch: LaunchConfig = LaunchConfig()
+
+    @model_validator(mode="after")
+    def _sft_rows_fit_the_context(self) -> Recipe:
+        cap = self.curate.train_max_tokens
+        if cap is not None and cap >= self.sft.max_length:
+            raise ValueError(
+                f"curate.train_max_tokens ({cap}) must be below sft.max_length ({self.sft.max_length}), "
+                "leaving room for the prompt: the SFT trainer would otherwise truncate long SVGs silently"
+            )
+        return self
 
     def section_hash(self, *names: str) -> str:
         """Stable hash of the named sections (sorted JSON), for stage skipping."""

@@ -18,6 +18,15 @@ def test_accelerate_command_runs_the_same_stage_code(tmp_path):
     assert tail[tail.index("--sft") + 1] == "/a/sft"
 
 
+def test_sft_runs_under_its_own_multi_node_config(tmp_path):
+    recipe = load_recipe("qwen2.5-vl-3b")
+    up = {"curate": Path("/a/curate")}
+    sft = launch_command(recipe, "sft", tmp_path, up, python="python")
+    grpo = launch_command(recipe, "grpo", tmp_path, {**up, "sft": Path("/a/sft")}, python="python")
+    assert sft[sft.index("--config_file") + 1].endswith("recipes/accelerate/zero2-4x8.yaml")
+    assert grpo[grpo.index("--config_file") + 1].endswith("recipes/accelerate/zero2.yaml")
+
+
 def test_base_init_is_the_model_sft_starts_from(micro_tokenizer, tmp_path):
     """grpo.init: base: the seeded random init (or pretrained weights) SFT would start from,
     with the curation's tokenizer; the same weights every time."""
