@@ -79,6 +79,7 @@ def cmd_ablate(args) -> int:
     import os
 
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")  # as `rlrf run`
     from flows.ablate import ablate
     from rlrf.ablation.report import ablation_markdown
 
