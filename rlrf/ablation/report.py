@@ -129,6 +129,10 @@ def write_ablation_report(con, abl: Ablation, out_dir: Path) -> Path:
         sections.append(f"<p>{_esc(abl.description)}</p>")
     if failed:
         sections.append(f"<div class='warn'>FAILED CELLS (no metrics): {_esc(', '.join(failed))}</div>")
+    blank = sorted({f"{r['cell_id']} / {r['split']}" for r in rows if (r.get("render_failure_rate") or 0) >= 0.99})
+    if blank:
+        sections.append("<div class='warn'>NO PREDICTION RENDERED in " + _esc(", ".join(blank)) + ": those "
+                        "metrics are the blank-canvas score, not a comparison of the cells.</div>")
     sections.append("<table>" + "".join(f"<tr><th class='l'>{_esc(k)}</th><td class='l'>{_esc(v)}</td></tr>"
                                         for k, v in meta) + "</table>")
     sections.append("<h2>Metric vs swept value</h2>")
