@@ -166,10 +166,3 @@ def test_funnel_summary_balances(con):
     for _, rows_in, kept, dropped in con.execute("SELECT filter, rows_in, kept, dropped FROM funnel_summary").fetchall():
         assert rows_in == kept + dropped
 
-
-def test_ablations_compare_each_cell_with_sft(con):
-    rows = con.execute("SELECT cell_id, split, mse_vs_sft, ssim_vs_sft, mse_rank, ssim_rank FROM ablations "
-                       "WHERE split = 'test' ORDER BY cell_index").fetchall()
-    assert [r[0] for r in rows] == ["temperature=0.6", "temperature=1.0"]
-    assert rows[0][2] == pytest.approx(-0.02) and rows[1][3] == pytest.approx(0.0)
-    assert [r[4] for r in rows] == [1, 2] and [r[5] for r in rows] == [1, 2]
