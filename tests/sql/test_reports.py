@@ -165,4 +165,3 @@ def test_rlrf_vs_sft_pairs_the_same_samples(con):
 def test_funnel_summary_balances(con):
     for _, rows_in, kept, dropped in con.execute("SELECT filter, rows_in, kept, dropped FROM funnel_summary").fetchall():
         assert rows_in == kept + dropped
-
