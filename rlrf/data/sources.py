@@ -102,3 +102,30 @@ def _conform(table: pa.Table) -> pa.Table:
     for c in RAW_COLUMNS:
         cols[c] = pc.cast(table[c], pa.string()) if c in table.column_names else pa.nulls(table.num_rows, pa.string())
     return pa.table(cols)
+
+
+def data_fingerprint(cfg: DataConfig) -> str:
+    """What the curate stage read, by content: name, size and a digest of every local
+    input file, so a file edited in place (same path) reruns curation while a copy or a
+    `touch` does not. A hub dataset is keyed by id and split (its files live in the
+    `datasets` cache)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    files: list[Path] = []
+    if cfg.source == "hf":
+        h.update(f"hf:{cfg.hf_id}:{cfg.hf_split}".encode())
+    elif cfg.source == "local" and cfg.path:
+        path = _resolve(cfg.path)
+        files += sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    if cfg.source == "bundled" or cfg.include_bundled:
+        files.append(_resolve(cfg.bundled_path))
+    for p in files:
+        if not p.exists():
+            h.update(f"{p.name}:missing".encode())
+            continue
+        h.update(f"{p.name}:{p.stat().st_size}:".encode())
+        with open(p, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest()[:16]
