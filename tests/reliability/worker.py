@@ -2,13 +2,19 @@
 recipe, optionally SIGKILLing itself right after checkpoint N is on disk.
 
     python -m tests.reliability.worker sft|grpo <out_dir> <tokenizer_dir|sft_model_dir> [kill_after_step]
+    python -m tests.reliability.worker pipeline <artifacts_dir> <run_id> [--force] [--kill-after N] [--hold-after N]
+
+`pipeline` runs the SFT stage the way the flow does (plan, stage lock, manifest, train,
+complete) without Prefect, whose server start-up would dominate the test's time.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 
 from transformers import TrainerCallback
@@ -21,8 +27,8 @@ GRPO = {"max_steps": 4, "prompts_per_step": 2, "num_generations": 2, "save_steps
 REWARDS = [{"name": "l2", "weight": 1.0}, {"name": "length", "weight": 0.2}]
 
 
-def sft_recipe():
-    return micro_recipe(sft=SFT)
+def sft_recipe(**extra):
+    return micro_recipe(sft=SFT, **extra)
 
 
 def grpo_recipe():
@@ -51,6 +57,35 @@ class StopAfterSave(TrainerCallback):
             raise KeyboardInterrupt(f"interrupted after checkpoint {self.step}")
 
 
+class HoldAfterSave(TrainerCallback):
+    """Keep the stage (and its lock) busy after checkpoint `step`, for the two-writer test."""
+
+    def __init__(self, step: int):
+        self.step = step
+
+    def on_save(self, args, state, control, **kwargs):
+        if state.global_step == self.step:
+            time.sleep(120)
+
+
+def run_pipeline(artifacts: Path, run_id: str, force: bool, callbacks=()) -> dict:
+    from rlrf.artifacts import Store
+    from rlrf.pipeline import complete, plan_stage, writing
+    from rlrf.train.launch import split_rows
+    from rlrf.train.sft import run_sft
+
+    cfg = sft_recipe(artifacts_dir=str(artifacts))
+    store = Store(cfg.artifacts_dir, cfg.name)
+    plan = plan_stage(store, cfg, "sft", run_id, force)
+    t0 = time.time()
+    with writing(plan, cfg) as manifest:
+        curate = plan.upstream_dirs["curate"]
+        summary = run_sft(cfg, split_rows(curate, "train"), curate / "tokenizer", plan.stage_dir,
+                          callbacks=list(callbacks))
+        complete(plan, manifest, summary, time.time() - t0, store)
+    return {"stage_dir": str(plan.stage_dir), "summary": summary}
+
+
 def run(stage: str, out: Path, src: Path, callbacks=()) -> dict:
     if stage == "sft":
         from rlrf.train.sft import run_sft
@@ -62,6 +97,21 @@ def run(stage: str, out: Path, src: Path, callbacks=()) -> dict:
 
 
 def main(argv: list[str]) -> int:
+    if argv[0] == "pipeline":
+        from rlrf.artifacts import StageBusy
+
+        callbacks = []
+        if "--kill-after" in argv:
+            callbacks.append(KillAfterSave(int(argv[argv.index("--kill-after") + 1])))
+        if "--hold-after" in argv:
+            callbacks.append(HoldAfterSave(int(argv[argv.index("--hold-after") + 1])))
+        try:
+            out = run_pipeline(Path(argv[1]), argv[2], "--force" in argv, callbacks)
+        except StageBusy as exc:
+            print(f"rlrf: {exc}", file=sys.stderr)
+            return 2
+        print(json.dumps(out, default=str))
+        return 0
     stage, out, src = argv[0], Path(argv[1]), Path(argv[2])
     callbacks = [KillAfterSave(int(argv[3]))] if len(argv) > 3 else []
     run(stage, out, src, callbacks)
