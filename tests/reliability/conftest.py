@@ -53,6 +53,23 @@ def pytest_sessionfinish(session, exitstatus):
     path.write_text("".join(json.dumps(r) + "\n" for r in _RECORDS))
 
 
+@pytest.fixture(scope="session")
+def tok_dir(micro_tokenizer, tmp_path_factory) -> Path:  # noqa: F811 - the fixture imported above
+    d = tmp_path_factory.mktemp("tok")
+    micro_tokenizer.save_pretrained(d)
+    return d
+
+
+@pytest.fixture(scope="session")
+def straight_sft(tok_dir, tmp_path_factory) -> Path:
+    """The micro SFT run, never interrupted: what every resumed run must reproduce."""
+    from tests.reliability.worker import run
+
+    out = tmp_path_factory.mktemp("straight") / "sft"
+    run("sft", out, tok_dir)
+    return out
+
+
 def run_worker(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     """`python -m tests.reliability.worker ...` from the repo root, output captured."""
     return subprocess.run([sys.executable, "-m", "tests.reliability.worker", *map(str, args)],

@@ -18,7 +18,6 @@ from rlrf.config import repo_root
 from tests.models.micro import icon_rows
 from tests.reliability.conftest import run_worker
 from tests.reliability.test_resume import assert_same_model, log_rows
-from tests.reliability.worker import run
 
 pytestmark = pytest.mark.slow
 
@@ -35,7 +34,7 @@ def artifacts(tmp_path, micro_tokenizer):
     return tmp_path / "art"
 
 
-def test_kill_9_mid_stage_then_rerun_resumes_the_same_folder(artifacts, tmp_path, fault):
+def test_kill_9_mid_stage_then_rerun_resumes_the_same_folder(artifacts, straight_sft, fault):
     fault["fault"] = "kill -9 of the SFT stage (pipeline, lock, manifest) after checkpoint 2 of 4"
     killed = run_worker("pipeline", artifacts, "run1", "--kill-after", 2)
     assert killed.returncode == -9, killed.stderr[-2000:]
@@ -48,9 +47,8 @@ def test_kill_9_mid_stage_then_rerun_resumes_the_same_folder(artifacts, tmp_path
     assert out["stage_dir"] == str(stage_dir)  # resumed where it stopped, not started over
     assert out["summary"]["resumed_from"].endswith("checkpoint-2")
     assert Manifest.read(stage_dir).status == "done"
-    run("sft", tmp_path / "straight", artifacts / "micro" / "run0" / "curate" / "tokenizer")
-    assert_same_model(stage_dir / "model", tmp_path / "straight" / "model")
-    straight, resumed = log_rows(tmp_path / "straight"), log_rows(stage_dir)
+    assert_same_model(stage_dir / "model", straight_sft / "model")
+    straight, resumed = log_rows(straight_sft), log_rows(stage_dir)
     fault["rows_lost"] = len(set(straight) - set(resumed))
     assert resumed == pytest.approx(straight, rel=1e-5)
 
@@ -58,12 +56,12 @@ def test_kill_9_mid_stage_then_rerun_resumes_the_same_folder(artifacts, tmp_path
 def test_a_second_run_of_a_live_stage_stops_naming_the_first(artifacts, fault):
     fault["fault"] = "two `run --stages sft` processes at once"
     first = subprocess.Popen([sys.executable, "-m", "tests.reliability.worker", "pipeline", str(artifacts), "run1",
-                              "--hold-after", "2"], cwd=repo_root(), stdout=subprocess.DEVNULL,
+                              "--hold"], cwd=repo_root(), stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(repo_root())})
     try:
-        ckpt = artifacts / "micro" / "run1" / "sft" / "checkpoints" / "checkpoint-2"
+        stage_dir = artifacts / "micro" / "run1" / "sft"
         deadline = time.monotonic() + 180
-        while not (ckpt / "trainer_state.json").exists():
+        while (m := Manifest.read(stage_dir)) is None or m.owner.get("pid") != first.pid:
             assert first.poll() is None and time.monotonic() < deadline, "the first writer did not get going"
             time.sleep(0.5)
         second = run_worker("pipeline", artifacts, "run2")

@@ -33,20 +33,6 @@ def log_rows(stage_dir: Path) -> dict[int, float]:
     return {r["step"]: r["loss"] for r in pq.read_table(stage_dir / "train_log.parquet").to_pylist()}
 
 
-@pytest.fixture(scope="module")
-def tok_dir(micro_tokenizer, tmp_path_factory) -> Path:
-    d = tmp_path_factory.mktemp("tok")
-    micro_tokenizer.save_pretrained(d)
-    return d
-
-
-@pytest.fixture(scope="module")
-def straight_sft(tok_dir, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("straight") / "sft"
-    run("sft", out, tok_dir)
-    return out
-
-
 @pytest.mark.parametrize("kill_after", [4])
 def test_sft_killed_after_a_checkpoint_resumes_to_the_same_model(kill_after, straight_sft, tok_dir, tmp_path, fault):
     fault["fault"] = f"kill -9 of SFT right after checkpoint {kill_after} of 4"

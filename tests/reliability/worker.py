@@ -2,7 +2,7 @@
 recipe, optionally SIGKILLing itself right after checkpoint N is on disk.
 
     python -m tests.reliability.worker sft|grpo <out_dir> <tokenizer_dir|sft_model_dir> [kill_after_step]
-    python -m tests.reliability.worker pipeline <artifacts_dir> <run_id> [--force] [--kill-after N] [--hold-after N]
+    python -m tests.reliability.worker pipeline <artifacts_dir> <run_id> [--force] [--kill-after N] [--hold]
 
 `pipeline` runs the SFT stage the way the flow does (plan, stage lock, manifest, train,
 complete) without Prefect, whose server start-up would dominate the test's time.
@@ -57,28 +57,25 @@ class StopAfterSave(TrainerCallback):
             raise KeyboardInterrupt(f"interrupted after checkpoint {self.step}")
 
 
-class HoldAfterSave(TrainerCallback):
-    """Keep the stage (and its lock) busy after checkpoint `step`, for the two-writer test."""
+class Hold(TrainerCallback):
+    """Keep the stage (and its lock) busy from the start of training, for the two-writer test."""
 
-    def __init__(self, step: int):
-        self.step = step
-
-    def on_save(self, args, state, control, **kwargs):
-        if state.global_step == self.step:
-            time.sleep(120)
+    def on_train_begin(self, args, state, control, **kwargs):
+        time.sleep(120)
 
 
 def run_pipeline(artifacts: Path, run_id: str, force: bool, callbacks=()) -> dict:
     from rlrf.artifacts import Store
     from rlrf.pipeline import complete, plan_stage, writing
-    from rlrf.train.launch import split_rows
-    from rlrf.train.sft import run_sft
 
     cfg = sft_recipe(artifacts_dir=str(artifacts))
     store = Store(cfg.artifacts_dir, cfg.name)
     plan = plan_stage(store, cfg, "sft", run_id, force)
     t0 = time.time()
     with writing(plan, cfg) as manifest:
+        from rlrf.train.launch import split_rows
+        from rlrf.train.sft import run_sft
+
         curate = plan.upstream_dirs["curate"]
         summary = run_sft(cfg, split_rows(curate, "train"), curate / "tokenizer", plan.stage_dir,
                           callbacks=list(callbacks))
@@ -103,8 +100,8 @@ def main(argv: list[str]) -> int:
         callbacks = []
         if "--kill-after" in argv:
             callbacks.append(KillAfterSave(int(argv[argv.index("--kill-after") + 1])))
-        if "--hold-after" in argv:
-            callbacks.append(HoldAfterSave(int(argv[argv.index("--hold-after") + 1])))
+        if "--hold" in argv:
+            callbacks.append(Hold())
         try:
             out = run_pipeline(Path(argv[1]), argv[2], "--force" in argv, callbacks)
         except StageBusy as exc:
