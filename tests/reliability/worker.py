@@ -64,6 +64,14 @@ class Hold(TrainerCallback):
         time.sleep(120)
 
 
+def same_arithmetic() -> None:
+    """One intra-op thread in every process, so runs compare bit for bit (float sums in
+    another order differ in the last bits; another test module also sets this)."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
 def run_pipeline(artifacts: Path, run_id: str, force: bool, callbacks=()) -> dict:
     from rlrf.artifacts import Store
     from rlrf.pipeline import complete, plan_stage, writing
@@ -73,6 +81,7 @@ def run_pipeline(artifacts: Path, run_id: str, force: bool, callbacks=()) -> dic
     plan = plan_stage(store, cfg, "sft", run_id, force)
     t0 = time.time()
     with writing(plan, cfg) as manifest:
+        same_arithmetic()
         from rlrf.train.launch import split_rows
         from rlrf.train.sft import run_sft
 
@@ -84,6 +93,7 @@ def run_pipeline(artifacts: Path, run_id: str, force: bool, callbacks=()) -> dic
 
 
 def run(stage: str, out: Path, src: Path, callbacks=()) -> dict:
+    same_arithmetic()
     if stage == "sft":
         from rlrf.train.sft import run_sft
 
