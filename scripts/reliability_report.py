@@ -5,8 +5,8 @@
 
 Each test of that suite injects one fault (kill -9, two writers, a full disk, torn or bad
 files, hostile input) and records whether the pipeline survived it — the run finished or
-resumed to the same result, or stopped with a clear message and a `failed` manifest — and
-how many rows of finished work a resumed run did not get back.
+resumed to the same result, or stopped with a clear message and a `failed` manifest — and,
+where a run resumed, how many train_log rows of finished steps it did not get back.
 """
 
 from __future__ import annotations
@@ -31,11 +31,14 @@ def load(path: Path) -> list[dict]:
 
 def report(rows: list[dict]) -> str:
     survived = sum(r["survived"] for r in rows)
-    lost = sum(r["rows_lost"] for r in rows)
-    out = [f"Faults tried: {len(rows)}; survived: {survived}; rows lost: {lost}", "",
+    resumed = [r for r in rows if r.get("rows_lost") is not None]
+    lost = sum(r["rows_lost"] for r in resumed)
+    out = [f"Faults tried: {len(rows)}; survived: {survived}; rows lost: {lost} "
+           f"(over the {len(resumed)} faults after which a run resumed)", "",
            "| fault | survived | rows lost |", "|---|---|---|"]
     for r in rows:
-        out.append(f"| {r['fault']} | {'yes' if r['survived'] else '**NO**'} | {r['rows_lost']} |")
+        lost_cell = "—" if r.get("rows_lost") is None else r["rows_lost"]
+        out.append(f"| {r['fault'].replace('|', '/')} | {'yes' if r['survived'] else '**NO**'} | {lost_cell} |")
     return "\n".join(out)
 
 

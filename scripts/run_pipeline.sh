@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 BIN=${RLRF_BIN:-.venv/bin}
 RECIPE=${RECIPE:-tiny}
 PORT=${PREFECT_PORT:-$($BIN/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
-export PREFECT_HOME="$PWD/.prefect"
+export PREFECT_HOME="${RLRF_PREFECT_HOME:-$PWD/.prefect}"
 export PREFECT_API_URL="http://127.0.0.1:$PORT/api"
 export PREFECT_SERVER_ANALYTICS_ENABLED=false
 export PREFECT_UI_URL="http://127.0.0.1:$PORT"

@@ -28,9 +28,9 @@ def results_path() -> Path:
 
 @pytest.fixture
 def fault(request):
-    """A dict the test fills: `fault` (what was done to the run), `rows_lost` (rows of
-    finished work that a resumed run did not get back), `detail`."""
-    record = {"test": request.node.nodeid.split("::")[-1], "fault": None, "rows_lost": 0, "detail": ""}
+    """A dict the test fills: `fault` (what was done to the run) and, where a run resumed,
+    `rows_lost` (train_log rows of finished steps that the resumed run did not get back)."""
+    record = {"test": request.node.nodeid.split("::")[-1], "fault": None, "rows_lost": None}
     request.node._fault_record = record
     return record
 

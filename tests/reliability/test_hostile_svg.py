@@ -25,11 +25,12 @@ FRAGMENTS = [
 @hypothesis.settings(max_examples=40, deadline=None, derandomize=True,
                      suppress_health_check=list(hypothesis.HealthCheck))
 @hypothesis.given(st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=8)), max_size=25))
-def test_hostile_completions_never_raise_or_hang(hostile_pool, parts):
+def test_hostile_completions_never_raise_or_hang(hostile_pool, fault, parts):
     from rlrf.data.clean import strip_active_content
     from rlrf.svg import RenderFailure, extract_svg, sanitize
     from rlrf.svg.sanitize import SvgRejected
 
+    fault["fault"] = "40 generated hostile completions: extract, sanitise, clean, render"
     text = "".join(parts)
     svg = extract_svg(text)
     if svg is None:

@@ -56,7 +56,8 @@ def test_kill_9_of_make_run_stops_the_prefect_server(tmp_path, killed, fault):
     for name, text in (("prefect", PREFECT), ("python", PYTHON), ("rlrf", "#!/bin/sh\n")):
         (tmp_path / name).write_text(text)
         (tmp_path / name).chmod(0o755)
-    env = {**os.environ, "RLRF_BIN": str(tmp_path), "STUB": str(tmp_path), "PREFECT_PORT": "45678"}
+    env = {**os.environ, "RLRF_BIN": str(tmp_path), "STUB": str(tmp_path), "PREFECT_PORT": "45678",
+           "RLRF_PREFECT_HOME": str(tmp_path / "prefect_home")}
     script = str(repo_root() / "scripts" / "run_pipeline.sh")
     # "make": a parent shell that runs the script as its child, like `make run` does
     cmd = ["bash", script] if killed == "script" else ["bash", "-c", f"bash {script}; true"]
