@@ -38,7 +38,8 @@ def report(rows: list[dict]) -> str:
            "| fault | survived | rows lost |", "|---|---|---|"]
     for r in rows:
         lost_cell = "—" if r.get("rows_lost") is None else r["rows_lost"]
-        out.append(f"| {r['fault'].replace('|', '/')} | {'yes' if r['survived'] else '**NO**'} | {lost_cell} |")
+        fault = r["fault"].replace("|", "/").replace("<", "&lt;")  # a Markdown table cell
+        out.append(f"| {fault} | {'yes' if r['survived'] else '**NO**'} | {lost_cell} |")
     return "\n".join(out)
 
 
