@@ -51,6 +51,13 @@ def test_invalid_utf8_inside_a_string_column(tmp_path):
     assert funnel_reasons(funnel, "row_check")["bad"] == "invalid_utf8"
 
 
+def test_invalid_utf8_inside_a_json_lines_file(tmp_path):
+    path = tmp_path / "data.jsonl"
+    path.write_bytes(b'{"Filename": "ok", "Svg": "<svg/>"}\n{"Filename": "bad", "Svg": "<svg>\xff</svg>"}\n')
+    raw = load_rows(DataConfig(source="local", path=str(path)))
+    assert raw["error"].to_pylist() == [None, "invalid_utf8"]
+
+
 def test_duplicate_and_null_sample_ids(tmp_path, fault):
     fault["fault"] = "two different SVGs share a sample_id; one has none"
     raw = local_rows(tmp_path, ["a", "a", None, "b"], [CIRCLE, RECT, RECT + " ", RECT.replace("4", "5")], pa.string())
