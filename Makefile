@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 RECIPE ?= tiny
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint venv system-deps bench clean-artifacts
+.PHONY: run test lint venv system-deps bench reliability clean-artifacts
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -29,6 +29,9 @@ lint: $(STAMP)
 
 test: $(STAMP) system-deps lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+
+reliability: $(STAMP) system-deps
+	$(BIN)/python scripts/reliability_report.py --run
 
 bench: $(STAMP)
 	$(BIN)/python bench/curation.py

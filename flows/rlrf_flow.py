@@ -3,7 +3,6 @@ are unchanged. Orchestration only; every stage body is a function in `rlrf/`."""
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -15,9 +14,9 @@ from flows.curate import curate_flow
 from flows.evaluate import eval_flow
 from flows.runners import task_runner
 from flows.training import grpo_flow, sft_flow
-from rlrf.artifacts import Store, atomic_write_bytes, connect, fail_stage, finish_stage
+from rlrf.artifacts import Store, catalogue_path, connect, write_catalogue
 from rlrf.config import Recipe, load_recipe, save_recipe
-from rlrf.pipeline import parse_stages, plan_stage, start
+from rlrf.pipeline import complete, parse_stages, plan_stage, writing
 from rlrf.summary import summary_markdown
 
 STAGE_FLOWS = {"curate": curate_flow, "sft": sft_flow, "grpo": grpo_flow, "eval": eval_flow}
@@ -30,22 +29,14 @@ def _run_stage(stage: str, recipe: Recipe, store: Store, run_id: str, force: boo
     if plan.skip:
         logger.info("stage %s: unchanged since %s, skipped (force=True reruns it)", stage, plan.stage_dir)
         return plan.stage_dir
-    manifest = start(plan, recipe)
-    save_recipe(recipe, plan.stage_dir / "recipe.yaml")
     sub = STAGE_FLOWS[stage]
     if stage == "curate":
         sub = sub.with_options(task_runner=task_runner(recipe.curate, recipe.render.workers))
     t0 = time.time()
-    try:
+    with writing(plan, recipe) as manifest:
+        save_recipe(recipe, plan.stage_dir / "recipe.yaml")
         summary = sub(recipe=recipe, out_dir=plan.stage_dir, upstream=plan.upstream_dirs) or {}
-    except BaseException as exc:
-        fail_stage(plan.stage_dir, manifest, f"{type(exc).__name__}: {exc}")
-        raise
-    atomic_write_bytes(plan.stage_dir / "summary.json", json.dumps(summary, indent=2, default=str).encode())
-    manifest.notes.extend(summary.get("notes", []))
-    for dropped in summary.get("dropped_rewards", []):
-        manifest.notes.append(f"REWARD DROPPED: {dropped}")
-    finish_stage(plan.stage_dir, manifest, {"stage_s": time.time() - t0})
+        complete(plan, manifest, summary, time.time() - t0, store)
     logger.info("stage %s: done in %.1f s -> %s", stage, time.time() - t0, plan.stage_dir)
     return plan.stage_dir
 
@@ -66,7 +57,9 @@ def rlrf(recipe: str = "tiny", stages: str = "all", force: bool = False,
     dirs: dict[str, Path] = {}
     for stage in parse_stages(stages):
         dirs[stage] = _run_stage(stage, cfg, store, run_id, force, dirs)
-    con = connect(store.root / "rlrf.duckdb", store=store)
+    if not catalogue_path(store).exists():
+        write_catalogue(store)
+    con = connect(store=store)
     try:
         text = summary_markdown(con, store)
     finally:

@@ -8,10 +8,14 @@ recomputed upstream invalidates everything below it).
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import hashlib
 import json
 import logging
 import os
+import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -29,6 +33,10 @@ from rlrf.config import repo_root
 log = logging.getLogger(__name__)
 
 MANIFEST = "_manifest.json"
+LOCK = ".lock"  # one writer per stage folder (see `StageLock`)
+RESERVE = ".reserve"  # blocks set aside so a full disk can still record `failed`
+RESERVE_BYTES = 256 * 1024
+CATALOGUE = "rlrf.duckdb"  # per recipe: artifacts/<recipe>/rlrf.duckdb
 # bookkeeping beside a stage's outputs, left out of its content hash: timings and the
 # resolved recipe (already in recipe_hash) must not invalidate downstream stages
 NOT_OUTPUTS = {MANIFEST, "summary.json", "recipe.yaml"}
@@ -105,9 +113,14 @@ class Manifest:
     outputs_hash: str = ""
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    files: dict[str, int] = field(default_factory=dict)  # output file -> bytes, checked before reuse
+    owner: dict[str, Any] = field(default_factory=dict)  # pid, host of the writer
 
     def write(self, stage_dir: Path) -> None:
-        atomic_write_bytes(stage_dir / MANIFEST, json.dumps(asdict(self), indent=2).encode())
+        atomic_write_bytes(stage_dir / MANIFEST, self.to_bytes())
+
+    def to_bytes(self) -> bytes:
+        return json.dumps(asdict(self), indent=2).encode()
 
     @classmethod
     def read(cls, stage_dir: Path) -> Manifest | None:
@@ -115,10 +128,137 @@ class Manifest:
         if not p.exists():
             return None
         try:
-            return cls(**json.loads(p.read_text()))
-        except (json.JSONDecodeError, TypeError):
+            data = json.loads(p.read_text())
+            known = {f for f in cls.__dataclass_fields__}
+            return cls(**{k: v for k, v in data.items() if k in known})
+        except (json.JSONDecodeError, TypeError, UnicodeDecodeError, OSError):
             log.warning("ignoring unreadable manifest %s", p)
             return None
+
+
+def output_files(stage_dir: Path) -> dict[str, int]:
+    """Every output file below `stage_dir` (bookkeeping and dot files left out) -> bytes."""
+    out = {}
+    for p in sorted(Path(stage_dir).rglob("*")):
+        if p.is_file() and p.name not in NOT_OUTPUTS and not p.name.startswith("."):
+            out[str(p.relative_to(stage_dir))] = p.stat().st_size
+    return out
+
+
+def verify_outputs(stage_dir: Path, manifest: Manifest) -> str | None:
+    """Why a finished stage's files no longer match its manifest, or None when they do:
+    every recorded file present at its recorded size, every table's Parquet footer
+    readable with the recorded row count (a truncated or replaced file fails)."""
+    stage_dir = Path(stage_dir)
+    for rel, size in manifest.files.items():
+        p = stage_dir / rel
+        if not p.is_file():
+            return f"{rel} is missing"
+        if p.stat().st_size != size:
+            return f"{rel} is {p.stat().st_size} bytes, the manifest says {size}"
+    for table, rows in manifest.rows.items():
+        p = stage_dir / f"{table}.parquet"
+        try:
+            n = pq.ParquetFile(p).metadata.num_rows
+        except (OSError, pa.ArrowException) as exc:
+            return f"{p.name} is unreadable ({type(exc).__name__}: {str(exc)[:120]})"
+        if n != rows:
+            return f"{p.name} has {n} rows, the manifest says {rows}"
+    return None
+
+
+class StageBusy(RuntimeError):
+    """Another live process is writing this stage folder."""
+
+
+_HELD: set[Path] = set()  # POSIX locks are per process: this process's own locks
+
+
+class StageLock:
+    """One writer per stage folder: a POSIX lock on `<stage>/.lock` plus an owner record.
+
+    The kernel drops the lock when its process dies (kill -9 included), so a dead
+    owner's lock is never stale; unlike `flock`, it is not inherited by forked workers
+    that may outlive a killed parent. The owner (pid, host, start) is written into the
+    lock file and the manifest so a second writer can say who holds the folder."""
+
+    def __init__(self, stage_dir: Path, fd: int):
+        self.stage_dir, self._fd = stage_dir, fd
+
+    @classmethod
+    def acquire(cls, stage_dir: Path, wait_s: float = 0.0) -> StageLock:
+        stage_dir = Path(stage_dir).resolve()
+        if stage_dir in _HELD:
+            raise StageBusy(f"{stage_dir}: this process is already writing this stage folder")
+        stage_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(stage_dir / LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EACCES, errno.EAGAIN):
+                    os.close(fd)
+                    raise
+                if time.monotonic() >= deadline:
+                    owner = _read_owner(fd)
+                    os.close(fd)
+                    raise StageBusy(_busy_message(stage_dir, owner)) from None
+                time.sleep(min(1.0, max(0.05, deadline - time.monotonic())))
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(lock_owner()).encode(), 0)
+        os.fsync(fd)
+        _HELD.add(stage_dir)
+        return cls(stage_dir, fd)
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        _HELD.discard(self.stage_dir)
+        try:
+            fcntl.lockf(self._fd, fcntl.LOCK_UN)
+        finally:
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> StageLock:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+def lock_owner() -> dict[str, Any]:
+    return {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()}
+
+
+def _read_owner(fd: int) -> dict[str, Any]:
+    try:
+        return json.loads(os.pread(fd, 4096, 0) or b"{}")
+    except (OSError, ValueError):
+        return {}
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _busy_message(stage_dir: Path, owner: dict[str, Any]) -> str:
+    who = "another process"
+    if owner.get("pid"):
+        since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(owner.get("since", 0)))
+        who = f"pid {owner['pid']} on {owner.get('host', '?')} (since {since})"
+        if owner.get("host") == socket.gethostname() and not _pid_alive(int(owner["pid"])):
+            who += ", whose forked workers still hold the lock"
+    return (f"{stage_dir} is being written by {who}: one writer per stage folder. "
+            "Wait for that run to finish or stop it; --force starts a fresh folder instead.")
 
 
 class Store:
@@ -142,8 +282,13 @@ class Store:
         out = []
         for d in sorted(self.recipe_dir.glob(f"*/{stage}"), reverse=True):
             m = Manifest.read(d)
-            if m is not None and m.status == "done":
-                out.append((d, m))
+            if m is None or m.status != "done":
+                continue
+            problem = verify_outputs(d, m)
+            if problem:
+                log.warning("stage %s at %s no longer matches its manifest (%s): not reused", stage, d, problem)
+                continue
+            out.append((d, m))
         return out
 
     def latest(self, stage: str) -> tuple[Path, Manifest] | None:
@@ -177,8 +322,9 @@ class Store:
 def begin_stage(stage_dir: Path, stage: str, recipe: str, recipe_hash: str, upstream: dict[str, str]) -> Manifest:
     stage_dir.mkdir(parents=True, exist_ok=True)
     m = Manifest(stage=stage, recipe=recipe, recipe_hash=recipe_hash, upstream=dict(upstream),
-                 code_version=code_version(), started_at=time.time())
+                 code_version=code_version(), started_at=time.time(), owner=lock_owner())
     m.write(stage_dir)
+    _reserve(stage_dir)
     return m
 
 
@@ -186,17 +332,73 @@ def finish_stage(stage_dir: Path, manifest: Manifest, timings: dict[str, float] 
     manifest.rows = {p.stem: pq.ParquetFile(p).metadata.num_rows for p in sorted(stage_dir.glob("*.parquet"))}
     manifest.timings.update(timings or {})
     manifest.outputs_hash = dir_digest(stage_dir)
+    manifest.files = output_files(stage_dir)
     manifest.finished_at = time.time()
     manifest.status = "done"
     manifest.write(stage_dir)
+    (stage_dir / RESERVE).unlink(missing_ok=True)
     return manifest
 
 
 def fail_stage(stage_dir: Path, manifest: Manifest, error: str) -> None:
+    """Record `failed`, even on a full disk: the manifest is written into the blocks
+    `begin_stage` set aside, then renamed into place (a rename needs no new blocks)."""
     manifest.status = "failed"
     manifest.finished_at = time.time()
-    manifest.notes.append(error)
-    manifest.write(stage_dir)
+    manifest.notes.append(error[:2000])
+    data = manifest.to_bytes()
+    reserve = stage_dir / RESERVE
+    try:
+        if reserve.exists() and len(data) <= reserve.stat().st_size:
+            fd = os.open(reserve, os.O_WRONLY)
+            try:
+                os.pwrite(fd, data, 0)
+                os.ftruncate(fd, len(data))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(reserve, stage_dir / MANIFEST)
+        else:
+            manifest.write(stage_dir)
+    except OSError as exc:
+        log.error("could not record the failure of %s in its manifest: %s", stage_dir, exc)
+        raise
+
+
+def _reserve(stage_dir: Path) -> None:
+    try:
+        with open(stage_dir / RESERVE, "wb") as f:
+            f.write(b"\0" * RESERVE_BYTES)
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as exc:
+        log.warning("could not set aside %d bytes in %s (%s)", RESERVE_BYTES, stage_dir, exc)
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """ENOSPC / EDQUOT anywhere in the exception chain (torch and pyarrow wrap it)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if "No space left on device" in str(exc) or "Disk quota exceeded" in str(exc):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def failure_message(exc: BaseException, stage_dir: Path) -> str:
+    """The one line a failed manifest keeps; a full disk is said as such."""
+    text = f"{type(exc).__name__}: {exc}"
+    if is_disk_full(exc):
+        try:
+            free = f"{shutil.disk_usage(stage_dir).free / 2**20:.0f} MiB free now"
+        except OSError:
+            free = "free space unknown"
+        return (f"DISK FULL: no space left on the device holding {stage_dir} ({free}). Free space and "
+                f"rerun: the stage resumes from its last complete checkpoint. ({text})")
+    return text
 
 
 # --- DuckDB -------------------------------------------------------------------------
@@ -239,14 +441,52 @@ def ablation_tables(store: Store) -> dict[str, list[str]]:
 
 
 def connect(db_path: Path | str | None = None, store: Store | None = None, read_only: bool = False):
-    """Open the catalogue; when `store` is given, (re)create base views over the newest
-    finished stages and the `sql/*.sql` views on top."""
-    db_path = Path(db_path) if db_path else repo_root() / "artifacts" / "rlrf.duckdb"
+    """A DuckDB connection with the catalogue's views.
+
+    With only `store`: an in-memory database with views over the recipe's newest
+    finished stages. It holds no file lock and writes nothing, so any number of readers
+    (and a writer finishing a stage) run at once, over read-only artifacts too. With
+    `db_path`: that file, its views rebuilt from `store` unless `read_only`."""
+    if db_path is None:
+        con = duckdb.connect()
+        if store is not None:
+            refresh_views(con, stage_tables(newest_stage_dirs(store)) | ablation_tables(store))
+        return con
+    db_path = Path(db_path)
     db_path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(db_path), read_only=read_only)
-    if store is not None:
+    if store is not None and not read_only:
         refresh_views(con, stage_tables(newest_stage_dirs(store)) | ablation_tables(store))
     return con
+
+
+def catalogue_path(store: Store) -> Path:
+    """The recipe's own DuckDB file: views of another recipe can never be read from it."""
+    return store.recipe_dir / CATALOGUE
+
+
+def write_catalogue(store: Store) -> Path | None:
+    """(Re)build `artifacts/<recipe>/rlrf.duckdb` for plain DuckDB users, when a stage
+    finishes. Built in a new file and renamed over the old one: a reader holding the old
+    file open keeps its snapshot and never blocks the writer. Failing here never fails a
+    run (the CLI builds its views in memory); it is logged."""
+    path = catalogue_path(store)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.unlink(missing_ok=True)
+        con = duckdb.connect(str(tmp))
+        try:
+            refresh_views(con, stage_tables(newest_stage_dirs(store)) | ablation_tables(store))
+        finally:
+            con.close()
+        os.replace(tmp, path)
+        return path
+    except (OSError, duckdb.Error) as exc:
+        log.warning("catalogue %s not updated (%s); `rlrf sql` is unaffected", path, str(exc).splitlines()[0])
+        tmp.unlink(missing_ok=True)
+        Path(f"{tmp}.wal").unlink(missing_ok=True)
+        return None
 
 
 def connect_stages(stage_dirs: dict[str, Path]):
@@ -273,7 +513,11 @@ def refresh_views(con, tables: dict[str, list[str]]) -> list[str]:
         needs = _referenced_tables(f.read_text())
         if needs - existing - {f.stem}:
             continue
-        con.execute(f.read_text())
+        try:
+            con.execute(f.read_text())
+        except duckdb.Error as exc:  # one report that does not fit the data must not hide the others
+            log.warning("view %s not created: %s", f.stem, str(exc).splitlines()[0])
+            continue
         created.append(f.stem)
         existing.add(f.stem)
     return created

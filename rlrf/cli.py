@@ -8,20 +8,50 @@ import logging
 import sys
 from contextlib import contextmanager
 
-from rlrf.artifacts import Store, connect
+import duckdb
+
+from rlrf.artifacts import StageBusy, Store, connect, newest_stage_dirs
 from rlrf.config import RecipeError, load_recipe
 
 
 @contextmanager
 def _catalogue(recipe: str):
-    """The recipe's store and a DuckDB connection whose views point at its newest stages."""
+    """The recipe's store and an in-memory DuckDB whose views point at its newest
+    finished stages: no file lock, nothing written, so readers never block each other
+    or a running pipeline, and read-only artifacts can be queried."""
     cfg = load_recipe(recipe)
     store = Store(cfg.artifacts_dir, cfg.name)
-    con = connect(store.root / "rlrf.duckdb", store=store)
+    try:
+        con = connect(store=store)
+    except duckdb.Error as exc:
+        raise CatalogueError(f"could not build the views of recipe '{store.recipe}': {_first_line(exc)}") from None
     try:
         yield store, con
+    except duckdb.Error as exc:
+        raise CatalogueError(_explain(exc, store)) from None
     finally:
         con.close()
+
+
+class CatalogueError(RuntimeError):
+    """A DuckDB error said in one line, with what to do about it."""
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def _explain(exc: duckdb.Error, store: Store) -> str:
+    line = _first_line(exc)
+    if isinstance(exc, duckdb.CatalogException):
+        stages = sorted(newest_stage_dirs(store))
+        if not stages:
+            return (f"no finished stage for recipe '{store.recipe}' under {store.recipe_dir}: "
+                    f"run `rlrf run --recipe {store.recipe}` first ({line})")
+        return f"{line} (finished stages: {', '.join(stages)}; `rlrf views` lists the queryable views)"
+    if isinstance(exc, duckdb.ParserException):
+        return f"bad SQL: {line}"
+    return line
 
 
 def cmd_sql(args) -> int:
@@ -120,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         return args.fn(args)
-    except (RecipeError, FileNotFoundError, ValueError) as exc:
+    except (RecipeError, FileNotFoundError, ValueError, CatalogueError, StageBusy) as exc:
         print(f"rlrf: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # `rlrf sql ... | head`

@@ -66,7 +66,7 @@ class DataConfig(Section):
     max_rows: int | None = Field(None, gt=0, description="cap on rows read (None = all)")
     bundled_path: str = Field("data/corpus/corpus.parquet", description="bundled corpus, relative to the repo")
     sources: list[str] | None = Field(
-        None, description="load only rows of these sources (None = all); list the OOD sources too"
+        None, min_length=1, description="load only rows of these sources (None = all); list the OOD sources too"
     )
     include_bundled: bool = Field(
         False, description="add the bundled corpus to an hf/local source (e.g. as OOD emoji/fonts/icons)"
@@ -359,10 +359,50 @@ def parse_recipe(data: dict[str, Any], origin: str = "<dict>") -> Recipe:
     if not isinstance(data, dict):
         raise RecipeError(f"{origin}: expected a mapping at the top level, got {type(data).__name__}")
     try:
-        return Recipe.model_validate(data)
+        recipe = Recipe.model_validate(data)
     except ValidationError as exc:
         lines = "\n  ".join(_describe(e) for e in exc.errors())
         raise RecipeError(f"{origin}: invalid recipe\n  {lines}") from None
+    problems = _unknown_names(recipe)
+    if problems:
+        raise RecipeError(f"{origin}: invalid recipe\n  " + "\n  ".join(problems))
+    return recipe
+
+
+# eval.models labels: the trained stages' models (rlrf.eval.stage.MODEL_STAGES), the
+# classical baselines (rlrf.eval.baselines.BASELINES) and the blank canvas; a test keeps
+# this in step with both
+EVAL_MODEL_STAGES = ("sft", "rlrf")
+EVAL_REFERENCE_MODELS = ("blank",)
+
+
+def _unknown_names(recipe: Recipe) -> list[str]:
+    """Names that only a later stage would resolve, checked now: a typo in a reward or an
+    eval model must not surface after curate and SFT have run."""
+    from rlrf.eval.baselines import BASELINES
+    from rlrf.rewards.registry import REWARDS, _import_dotted
+
+    problems = []
+    names = [spec.name for spec in recipe.rewards]
+    for i, name in enumerate(names):
+        if name in REWARDS:
+            continue
+        if "." in name:
+            try:
+                _import_dotted(name)
+            except ValueError as exc:
+                problems.append(f"rewards.{i}.name: {exc}")
+            continue
+        problems.append(f"rewards.{i}.name: unknown reward {name!r}; valid: {', '.join(sorted(REWARDS))} "
+                        "(or a dotted import path)")
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        problems.append(f"rewards: names repeat {repeated} (TRL logs each reward by its name)")
+    valid = (*EVAL_MODEL_STAGES, *BASELINES, *EVAL_REFERENCE_MODELS)
+    for i, label in enumerate(recipe.eval.models):
+        if label not in valid:
+            problems.append(f"eval.models.{i}: unknown model label {label!r}; valid: {', '.join(valid)}")
+    return problems
 
 
 def load_recipe(path_or_name: str | Path, overrides: dict[str, Any] | None = None) -> Recipe:

@@ -8,11 +8,24 @@ invalidates everything below it even when paths look alike.
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from rlrf.artifacts import Manifest, Store, begin_stage
+from rlrf.artifacts import (
+    Manifest,
+    StageLock,
+    Store,
+    atomic_write_bytes,
+    begin_stage,
+    fail_stage,
+    failure_message,
+    finish_stage,
+    write_catalogue,
+)
 from rlrf.config import Recipe
 
 log = logging.getLogger(__name__)
@@ -69,8 +82,14 @@ def plan_stage(store: Store, recipe: Recipe, stage: str, run_id: str, force: boo
             raise FileNotFoundError(f"upstream stage '{up}' at {d} is not finished")
         dirs[up] = d
         hashes[up] = m.outputs_hash
+    if stage == "curate":  # the input data itself, not just its name (a file edited in place)
+        from rlrf.data.sources import data_fingerprint
+
+        hashes["data"] = data_fingerprint(recipe.data)
     recipe_hash = recipe.section_hash(*SECTIONS[stage])
-    reuse = None if force else store.find_matching(stage, recipe_hash, hashes)
+    if force:  # a fresh folder: never resume (or share) an earlier, maybe live or torn, one
+        return StagePlan(stage, store.stage_dir(run_id, stage), recipe_hash, hashes, dirs, None)
+    reuse = store.find_matching(stage, recipe_hash, hashes)
     if reuse is not None:
         stage_dir, manifest = reuse
         log.info("stage %s: inputs unchanged, reusing %s", stage, stage_dir)
@@ -84,3 +103,29 @@ def plan_stage(store: Store, recipe: Recipe, stage: str, run_id: str, force: boo
 
 def start(plan: StagePlan, recipe: Recipe) -> Manifest:
     return begin_stage(plan.stage_dir, plan.stage, recipe.name, plan.recipe_hash, plan.upstream)
+
+
+@contextmanager
+def writing(plan: StagePlan, recipe: Recipe, lock_wait_s: float = 0.0) -> Iterator[Manifest]:
+    """Own the stage folder while the stage runs: take its lock (a second writer stops
+    with `StageBusy`), start the manifest, and record `failed` with the reason (a full
+    disk said as such) if the body raises. Call `complete` inside the block."""
+    with StageLock.acquire(plan.stage_dir, wait_s=lock_wait_s):
+        manifest = start(plan, recipe)
+        try:
+            yield manifest
+        except BaseException as exc:
+            fail_stage(plan.stage_dir, manifest, failure_message(exc, plan.stage_dir))
+            raise
+
+
+def complete(plan: StagePlan, manifest: Manifest, summary: dict, seconds: float, store: Store) -> Manifest:
+    """summary.json, the summary's notes (time-budget stops, dropped rewards) in the
+    manifest, `done`, then the recipe's DuckDB catalogue rebuilt."""
+    atomic_write_bytes(plan.stage_dir / "summary.json", json.dumps(summary, indent=2, default=str).encode())
+    manifest.notes.extend(summary.get("notes", []))
+    for dropped in summary.get("dropped_rewards", []):
+        manifest.notes.append(f"REWARD DROPPED: {dropped}")
+    finish_stage(plan.stage_dir, manifest, {"stage_s": seconds})
+    write_catalogue(store)
+    return manifest

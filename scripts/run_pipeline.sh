@@ -3,10 +3,10 @@
 # deployments served from this checkout, one `rlrf/full` run watched to the end, a summary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN=.venv/bin
+BIN=${RLRF_BIN:-.venv/bin}
 RECIPE=${RECIPE:-tiny}
 PORT=${PREFECT_PORT:-$($BIN/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
-export PREFECT_HOME="$PWD/.prefect"
+export PREFECT_HOME="${RLRF_PREFECT_HOME:-$PWD/.prefect}"
 export PREFECT_API_URL="http://127.0.0.1:$PORT/api"
 export PREFECT_SERVER_ANALYTICS_ENABLED=false
 export PREFECT_UI_URL="http://127.0.0.1:$PORT"
@@ -16,17 +16,31 @@ export RLRF_RECIPE="$RECIPE"
 mkdir -p "$PREFECT_HOME"
 LOG="$PREFECT_HOME/logs"; mkdir -p "$LOG"
 
-server_pid=""; serve_pid=""
+server_pid=""; serve_pid=""; watchdogs=()
+stop() {  # a child started with setsid leads its own process group: stop the group
+  kill -- "-$1" 2>/dev/null || kill "$1" 2>/dev/null || true
+}
 cleanup() {
   # stop `serve` before the server it talks to
-  [ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null || true
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
+  [ -n "$serve_pid" ] && stop "$serve_pid" && wait "$serve_pid" 2>/dev/null || true
+  [ -n "$server_pid" ] && stop "$server_pid" && wait "$server_pid" 2>/dev/null || true
+  for w in "${watchdogs[@]}"; do kill "$w" 2>/dev/null || true; done
 }
 trap cleanup EXIT INT TERM
+# kill -9 of this script (or of `make` above it) runs no trap: a watchdog per child
+# outlives both and stops the child once either is gone.
+script_pid=$$; make_pid=$PPID
+watchdog() {
+  while kill -0 "$script_pid" 2>/dev/null && kill -0 "$make_pid" 2>/dev/null; do sleep 1; done
+  stop "$1"
+  kill "$script_pid" 2>/dev/null || true
+}
 
 echo "starting the Prefect server on 127.0.0.1:$PORT (log: $LOG/server.log)"
-$BIN/prefect server start --host 127.0.0.1 --port "$PORT" >"$LOG/server.log" 2>&1 &
+setsid $BIN/prefect server start --host 127.0.0.1 --port "$PORT" >"$LOG/server.log" 2>&1 &
 server_pid=$!
+watchdog "$server_pid" </dev/null >/dev/null 2>&1 &
+watchdogs+=($!)
 for _ in $(seq 1 120); do
   $BIN/python - "$PREFECT_API_URL" <<'PY' && break
 import sys, urllib.request
@@ -40,8 +54,10 @@ PY
 done
 
 echo "serving the rlrf deployments (log: $LOG/serve.log)"
-$BIN/python -m flows.serve >"$LOG/serve.log" 2>&1 &
+setsid $BIN/python -m flows.serve >"$LOG/serve.log" 2>&1 &
 serve_pid=$!
+watchdog "$serve_pid" </dev/null >/dev/null 2>&1 &
+watchdogs+=($!)
 for _ in $(seq 1 120); do
   $BIN/prefect deployment inspect rlrf/full >/dev/null 2>&1 && break
   kill -0 "$serve_pid" 2>/dev/null || { echo "serve exited; see $LOG/serve.log" >&2; exit 1; }
@@ -59,7 +75,7 @@ Prefect UI:  PREFECT_HOME=$PWD/.prefect .venv/bin/prefect server start --host 12
              then open http://127.0.0.1:$PORT
 SQL:         .venv/bin/rlrf sql "SELECT split, count(*) FROM samples GROUP BY split" --recipe $RECIPE
              .venv/bin/rlrf views --recipe $RECIPE      (leaderboard, funnel_summary, ood_gap, reward_hacks, ...)
-             or duckdb artifacts/rlrf.duckdb
+             or duckdb artifacts/$RECIPE/rlrf.duckdb   (one catalogue per recipe)
 Report:      the HTML report path is printed in the eval section above.
 MSG
 exit $status

@@ -115,6 +115,8 @@ def _clean_attributes(el: ET.Element, local: str, has_css: bool) -> None:
             keep = False  # sodipodi:, inkscape:, i:, x:, graph:, rdf: ...
         elif name.lower().startswith("on"):
             keep = False  # onload, onclick ... event handlers
+        elif value.strip().lower().startswith(("javascript:", "vbscript:")):
+            keep = False  # <animate to="javascript:..."> and friends
         elif name == "role" or name.startswith("aria-") or (name == "class" and not has_css):
             keep = False  # accessibility hints and unstyled classes never change pixels
         elif name == "style":
@@ -288,6 +290,33 @@ def clean_svg(text: object, *, keep_titles: bool = False) -> str | None:
     except Exception as exc:  # hostile input must not crash a batch; record and move on
         logger.warning("unexpected error cleaning svg (%s): %s", type(exc).__name__, exc)
         return None
+
+
+# Markers of active content, for a vectorised first pass: only rows that match are
+# parsed and cleaned (the XML pass decides; a false match just costs a clean).
+ACTIVE_CONTENT = r"(?is)<\s*(?:[a-z0-9_-]+:)?(?:script|handler|listener)\b|\son[a-z]+\s*=|(?:java|vb)script\s*:"
+
+
+def strip_active_content(svg) -> dict[int, tuple[str | None, str | None]]:
+    """Scripts, event handlers and `javascript:` links out of a column of SVG text.
+
+    Returns {row: (svg, error)} for the rows that carry active content (the others are
+    left alone): each is cleaned by `clean_svg_strict` (the XML pass, never a regex on
+    markup); a row that cannot be cleaned comes back (None, reason) for the funnel."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    col = svg if isinstance(svg, pa.ChunkedArray | pa.Array) else pa.array(svg, pa.string())
+    rows = pc.indices_nonzero(pc.fill_null(pc.match_substring_regex(col, ACTIVE_CONTENT), False)).to_pylist()
+    out: dict[int, tuple[str | None, str | None]] = {}
+    for i, text in zip(rows, col.take(pa.array(rows, pa.int64())).to_pylist(), strict=True):
+        try:
+            out[i] = (clean_svg_strict(text, keep_titles=True), None)
+        except SVGCleanError as exc:
+            out[i] = (None, f"active_content:{exc.reason}")
+        except Exception as exc:  # noqa: BLE001 - hostile input: a value, never a crashed batch
+            out[i] = (None, f"active_content:{type(exc).__name__}")
+    return out
 
 
 def svg_title(text: str) -> str | None:

@@ -13,13 +13,17 @@ features in parallel shards. Every input row gets funnel rows until it leaves.
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import re
+from collections import Counter
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from rlrf.config import CurateConfig, DataConfig
+from rlrf.data.clean import strip_active_content
 from rlrf.data.filters import cheap_filters
 from rlrf.data.funnel import Funnel
 from rlrf.data.normalize import round_decimals, strip_xml_header, svg_hash_and_first
@@ -42,14 +46,18 @@ SAMPLES_SCHEMA = pa.schema([
     ("license", pa.string()),
 ])
 
+log = logging.getLogger(__name__)
+
 TRAIN_POOL, EVAL_POOL, TEST_POOL = "train_pool", "eval_pool", "test_pool"
 
 
 def prepare(raw: pa.Table, cfg: CurateConfig, funnel: Funnel) -> pa.Table:
     """Normalise and apply cheap filters (the 2.1M -> 1.7M step); adds a `hash` column."""
+    raw = check_rows(raw, funnel)
     svg = strip_xml_header(raw["svg"])
     svg = round_decimals(svg, cfg.round_decimals)
     rows = raw.set_column(raw.schema.get_field_index("svg"), "svg", svg)
+    rows = _strip_active_content(rows, funnel)
     for name, column, drop_fn in cheap_filters(cfg):
         dropped = drop_fn(rows[column])
         funnel.record(rows["sample_id"], rows["source"], name, dropped)
@@ -59,6 +67,50 @@ def prepare(raw: pa.Table, cfg: CurateConfig, funnel: Funnel) -> pa.Table:
     funnel.record(rows["sample_id"], rows["source"], "dedupe", dup,
                   reasons=pc.if_else(dup, "duplicate", "pass"))
     return rows.append_column("hash", hashes).filter(first)
+
+
+def check_rows(raw: pa.Table, funnel: Funnel) -> pa.Table:
+    """Rows a loader could not read (`error`, e.g. invalid_utf8) and rows without a
+    sample_id leave here, named in the funnel; rows sharing a sample_id with different
+    SVG text get distinct ids (`<id>~<content hash>`), so no row is ever joined to
+    another's features. Recorded only when some row needs it."""
+    n = raw.num_rows
+    errors = raw["error"].to_pylist() if "error" in raw.column_names else [None] * n
+    if "error" in raw.column_names:
+        raw = raw.drop_columns(["error"])
+    ids = raw["sample_id"].to_pylist()
+    reasons = [e or ("null_sample_id" if i is None else "pass") for e, i in zip(errors, ids, strict=True)]
+    counts = Counter(i for i, r in zip(ids, reasons, strict=True) if r == "pass")
+    if all(r == "pass" for r in reasons) and all(c == 1 for c in counts.values()):
+        return raw
+    svgs = raw["svg"].to_pylist()
+    new_ids = list(ids)
+    for k, (i, r) in enumerate(zip(ids, reasons, strict=True)):
+        if r == "pass" and counts[i] > 1:
+            new_ids[k] = f"{i}~{hashlib.sha256((svgs[k] or '').encode()).hexdigest()[:10]}"
+            reasons[k] = "rekeyed_duplicate_id"
+    dropped = [r not in ("pass", "rekeyed_duplicate_id") for r in reasons]
+    log.warning("curate: %d rows dropped (%s), %d re-keyed (duplicate sample_id)", sum(dropped),
+                dict(Counter(r for r, d in zip(reasons, dropped, strict=True) if d)),
+                reasons.count("rekeyed_duplicate_id"))
+    funnel.record(ids, raw["source"], "row_check", dropped, reasons=reasons)
+    raw = raw.set_column(raw.schema.get_field_index("sample_id"), "sample_id", pa.array(new_ids, pa.string()))
+    return raw.filter(pa.array([not d for d in dropped]))
+
+
+def _strip_active_content(rows: pa.Table, funnel: Funnel) -> pa.Table:
+    """Scripts and event handlers never reach a stored SVG (`rlrf.data.clean`)."""
+    fixed = strip_active_content(rows["svg"])
+    if not fixed:
+        return rows
+    svgs = rows["svg"].to_pylist()
+    reasons = ["pass"] * rows.num_rows
+    for i, (svg, error) in fixed.items():
+        svgs[i], reasons[i] = svg, error or "stripped"
+    dropped = [r.startswith("active_content:") for r in reasons]
+    funnel.record(rows["sample_id"], rows["source"], "active_content", dropped, reasons=reasons)
+    rows = rows.set_column(rows.schema.get_field_index("svg"), "svg", pa.array(svgs, pa.string()))
+    return rows.filter(pa.array([not d for d in dropped]))
 
 
 def route(rows: pa.Table, data: DataConfig, cfg: CurateConfig, funnel: Funnel) -> dict[str, pa.Table]:

@@ -29,7 +29,7 @@ def load_rows(cfg: DataConfig) -> pa.Table:
     table = _conform(_from_datasets(cfg) if cfg.source == "hf" else _from_local(cfg))
     table = _cap(table, cfg)
     if cfg.include_bundled:
-        table = pa.concat_tables([table, _conform(_bundled(cfg))])
+        table = pa.concat_tables([table, _conform(_bundled(cfg))], promote_options="default")
     return table
 
 
@@ -114,19 +114,87 @@ def _svg_stack_columns(table: pa.Table, cfg: DataConfig, origin: str) -> pa.Tabl
         is_test = pc.equal(pc.cast(table[cfg.split_column], pa.string()), cfg.test_split_value)
         split = pc.if_else(pc.fill_null(is_test, False), TEST, TRAIN)
     source = origin.rstrip("/").split("/")[-1]
-    return pa.table({
-        "sample_id": pc.cast(table[cfg.id_column], pa.string()),
+    svg, bad = _utf8(table[cfg.svg_column], origin, cfg.svg_column)
+    out = pa.table({
+        "sample_id": _utf8(table[cfg.id_column], origin, cfg.id_column, replace=True)[0],
         "source": pa.array([source] * n, pa.string()),
         "kind": pa.array(["svg_stack"] * n, pa.string()),
-        "svg": pc.cast(table[cfg.svg_column], pa.string()),
-        "caption": pc.cast(caption, pa.string()),
+        "svg": svg,
+        "caption": _utf8(caption, origin, cfg.caption_column or "caption", replace=True)[0],
         "license": pa.nulls(n, pa.string()),
         "source_split": split,
     })
+    if bad:  # the rows stay, marked, so the funnel can say where they left
+        error = [None] * n
+        for i in bad:
+            error[i] = "invalid_utf8"
+        out = out.append_column("error", pa.array(error, pa.string()))
+    return out
+
+
+def _utf8(col, origin: str, column: str, replace: bool = False) -> tuple[pa.Array, list[int]]:
+    """Text column as valid UTF-8 strings. Bytes that are not UTF-8 (a binary column, or
+    a string column written by a lax tool) become NULL, or U+FFFD with `replace`; their
+    row numbers come back so one bad row never aborts a whole load."""
+    col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+        col = col.cast(pa.binary() if pa.types.is_string(col.type) else pa.large_binary())
+    if not (pa.types.is_binary(col.type) or pa.types.is_large_binary(col.type)):
+        return pc.cast(col, pa.string()), []
+    try:
+        out = col.cast(pa.string())
+        out.validate(full=True)
+        return out, []
+    except pa.ArrowInvalid:
+        pass
+    values, bad = [], []
+    for i, raw in enumerate(col.to_pylist()):
+        try:
+            values.append(None if raw is None else raw.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            bad.append(i)
+            values.append(raw.decode("utf-8", errors="replace") if replace else None)
+            if len(bad) <= 5:
+                log.warning("%s: row %d, column %s: invalid UTF-8 at byte %d (%s)", origin, i, column,
+                            exc.start, "replaced" if replace else "row dropped, funnel reason invalid_utf8")
+    if len(bad) > 5:
+        log.warning("%s: column %s: %d rows with invalid UTF-8 in all", origin, column, len(bad))
+    return pa.array(values, pa.string()), ([] if replace else bad)
 
 
 def _conform(table: pa.Table) -> pa.Table:
+    """RAW_COLUMNS, plus `error` when a loader marked rows it could not read."""
     cols = {}
-    for c in RAW_COLUMNS:
-        cols[c] = pc.cast(table[c], pa.string()) if c in table.column_names else pa.nulls(table.num_rows, pa.string())
+    for c in (*RAW_COLUMNS, "error"):
+        if c in table.column_names:
+            cols[c] = pc.cast(table[c], pa.string())
+        elif c != "error":
+            cols[c] = pa.nulls(table.num_rows, pa.string())
     return pa.table(cols)
+
+
+def data_fingerprint(cfg: DataConfig) -> str:
+    """What the curate stage read, by content: name, size and a digest of every local
+    input file, so a file edited in place (same path) reruns curation while a copy or a
+    `touch` does not. A hub dataset is keyed by id and split (its files live in the
+    `datasets` cache)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    files: list[Path] = []
+    if cfg.source == "hf":
+        h.update(f"hf:{cfg.hf_id}:{cfg.hf_split}".encode())
+    elif cfg.source == "local" and cfg.path:
+        path = _resolve(cfg.path)
+        files += sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    if cfg.source == "bundled" or cfg.include_bundled:
+        files.append(_resolve(cfg.bundled_path))
+    for p in files:
+        if not p.exists():
+            h.update(f"{p.name}:missing".encode())
+            continue
+        h.update(f"{p.name}:{p.stat().st_size}:".encode())
+        with open(p, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest()[:16]

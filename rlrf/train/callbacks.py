@@ -8,9 +8,9 @@ import time
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from transformers import TrainerCallback
-
-from rlrf.artifacts import write_table
 
 log = logging.getLogger(__name__)
 
@@ -55,18 +55,30 @@ class TrainLogCallback(TrainerCallback):
         return pa.table({k: [row.get(k) for row in self.rows] for k in keys})
 
 
-def append_train_log(path: Path, table: pa.Table) -> Path:
-    """Write `table`, appending to rows already at `path` from an interrupted run (resume)."""
-    import pyarrow.parquet as pq
-
-    if path.exists():
+def merge_rows(path: Path, new_rows: list[dict], keep_upto: int | None) -> pa.Table:
+    """Rows of an earlier (interrupted) run up to its checkpoint step, then this run's rows."""
+    tables = []
+    if keep_upto is not None and path.exists():
         old = pq.read_table(path)
-        last = max(old.column("step").to_pylist() or [-1])
-        new_steps = pa.compute.greater(table.column("step"), last) if table.num_rows else None
-        if new_steps is not None:
-            table = table.filter(new_steps)
-        table = pa.concat_tables([old, table], promote_options="permissive")
-    return write_table(table, path)
+        tables.append(old.filter(pc.less_equal(old.column("step"), keep_upto)))
+    if new_rows:
+        keys: list[str] = []
+        for r in new_rows:
+            keys += [k for k in r if k not in keys]
+        tables.append(pa.table({k: [r.get(k) for r in new_rows] for k in keys}))
+    if not tables:
+        return pa.table({"step": pa.array([], pa.int64())})
+    return pa.concat_tables(tables, promote_options="permissive")
+
+
+class FlushTables(TrainerCallback):
+    """Write the stage's tables at every checkpoint, so rows up to it survive a kill."""
+
+    def __init__(self, flush):
+        self.flush = flush
+
+    def on_save(self, args, state, control, **kwargs):
+        self.flush()
 
 
 class TimeBudgetCallback(TrainerCallback):
@@ -76,6 +88,8 @@ class TimeBudgetCallback(TrainerCallback):
         self.budget_s = budget_s
         self._t0 = time.perf_counter()
         self.hit = False
+        self.step: int | None = None
+        self.max_steps: int | None = None
 
     def on_train_begin(self, args, state, control, **kwargs):
         self._t0 = time.perf_counter()
@@ -84,6 +98,14 @@ class TimeBudgetCallback(TrainerCallback):
         if self.budget_s is not None and time.perf_counter() - self._t0 > self.budget_s:
             log.info("time budget of %.0f s reached at step %d", self.budget_s, state.global_step)
             self.hit = True
+            self.step, self.max_steps = int(state.global_step), int(state.max_steps)
             control.should_training_stop = True
             control.should_save = True
         return control
+
+    def note(self, stage: str) -> list[str]:
+        """The loud line a time-budget stop leaves in the stage's manifest and summary."""
+        if not self.hit:
+            return []
+        return [f"TIME BUDGET: {stage} stopped by its {self.budget_s:g} s budget at step {self.step} "
+                f"of {self.max_steps}; the model is not trained to the recipe's length"]

@@ -30,8 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 from torch.optim.lr_scheduler import LambdaLR
-from transformers import TrainerCallback, set_seed
-from transformers.trainer_utils import get_last_checkpoint
+from transformers import set_seed
 from trl import GRPOConfig as TrlGRPOConfig
 from trl import GRPOTrainer
 
@@ -42,7 +41,8 @@ from rlrf.rewards.composite import warmup_weight
 from rlrf.rewards.rendering import prediction_renders
 from rlrf.svg.extract import extract_svg
 from rlrf.svg.render import RenderFailure
-from rlrf.train.callbacks import TimeBudgetCallback, TrainLogCallback
+from rlrf.train.callbacks import FlushTables, TimeBudgetCallback, TrainLogCallback, merge_rows
+from rlrf.train.checkpoints import StrictResume, checkpoint_step, last_complete_checkpoint
 from rlrf.train.data import grpo_dataset
 from rlrf.train.sft import device_args
 
@@ -59,8 +59,9 @@ def step_decay(factor: float, every: int):
     return lambda step: factor ** (step // every)
 
 
-class RLRFTrainer(GRPOTrainer):
-    """`GRPOTrainer` + dynamic max length, reward warm-up, timings and rollout rows."""
+class RLRFTrainer(StrictResume, GRPOTrainer):
+    """`GRPOTrainer` + dynamic max length, reward warm-up, timings, rollout rows and a
+    resume that loads every tensor of the checkpoint."""
 
     def __init__(
         self,
@@ -177,32 +178,6 @@ class RLRFTrainer(GRPOTrainer):
         return out
 
 
-class _FlushTables(TrainerCallback):
-    """Write train_log and rollouts at every checkpoint, so an interrupted run keeps them."""
-
-    def __init__(self, flush):
-        self.flush = flush
-
-    def on_save(self, args, state, control, **kwargs):
-        self.flush()
-
-
-def _merge(path: Path, new_rows: list[dict], keep_upto: int | None) -> pa.Table:
-    """Rows of an earlier (interrupted) run up to its checkpoint step, then this run's rows."""
-    tables = []
-    if keep_upto is not None and path.exists():
-        old = pq.read_table(path)
-        tables.append(old.filter(pa.compute.less_equal(old.column("step"), keep_upto)))
-    if new_rows:
-        keys: list[str] = []
-        for r in new_rows:
-            keys += [k for k in r if k not in keys]
-        tables.append(pa.table({k: [r.get(k) for r in new_rows] for k in keys}))
-    if not tables:
-        return pa.table({"step": pa.array([], pa.int64())})
-    return pa.concat_tables(tables, promote_options="permissive")
-
-
 def updates_per_batch(g) -> int:
     """Optimiser updates TRL takes per roll-out batch: mini-batches × passes over them."""
     return g.updates_per_generation * g.num_iterations
@@ -295,8 +270,8 @@ def run_grpo(
     log.info("GRPO on %d prompts, rewards %s", len(dataset), [f.__name__ for f in funcs])
 
     ckpt_dir = out_dir / "checkpoints"
-    resume = get_last_checkpoint(str(ckpt_dir)) if ckpt_dir.exists() else None
-    resumed_step = int(Path(resume).name.split("-")[-1]) if resume else None
+    resume = last_complete_checkpoint(ckpt_dir)
+    resumed_step = checkpoint_step(resume)
     logger, budget = TrainLogCallback("grpo"), TimeBudgetCallback(g.time_budget_s)
     trainer = RLRFTrainer(
         model=model,
@@ -304,7 +279,8 @@ def run_grpo(
         args=grpo_args(recipe, ckpt_dir, list(weights)),
         train_dataset=dataset,
         processing_class=processor if recipe.model.task == "img2svg" else tokenizer,
-        callbacks=[logger, budget, *(callbacks or [])],
+        # tables are flushed before any caller's on_save sees the checkpoint
+        callbacks=[logger, budget, FlushTables(lambda: flush()), *(callbacks or [])],
         length_margin=g.max_length_margin,
         length_cap=g.max_completion_length,
         warmups=list(warmups),
@@ -318,15 +294,14 @@ def run_grpo(
     def flush() -> None:
         if trainer.accelerator.is_main_process:
             write_table(
-                _merge(out_dir / "train_log.parquet", logger.rows, resumed_step),
+                merge_rows(out_dir / "train_log.parquet", logger.rows, resumed_step),
                 out_dir / "train_log.parquet",
             )
             write_table(
-                _merge(out_dir / "rollouts.parquet", trainer.rollout_rows, resumed_step),
+                merge_rows(out_dir / "rollouts.parquet", trainer.rollout_rows, resumed_step),
                 out_dir / "rollouts.parquet",
             )
 
-    trainer.add_callback(_FlushTables(flush))
     if resume:
         log.info("resuming GRPO from %s", resume)
     t0 = time.perf_counter()
@@ -337,11 +312,11 @@ def run_grpo(
     trainer.save_model(str(model_dir))
     processor.save_pretrained(str(model_dir))
     return _summary(
-        pq.read_table(out_dir / "train_log.parquet"), trainer, seconds, dropped, resume, budget.hit
+        pq.read_table(out_dir / "train_log.parquet"), trainer, seconds, dropped, resume, budget
     )
 
 
-def _summary(train_log: pa.Table, trainer, seconds, dropped, resume, budget_hit) -> dict:
+def _summary(train_log: pa.Table, trainer, seconds, dropped, resume, budget: TimeBudgetCallback) -> dict:
     rows = [r for r in train_log.to_pylist() if r.get("reward") is not None]
     rewards = [r["reward"] for r in rows]
     tenth = max(1, len(rewards) // 10)
@@ -361,6 +336,7 @@ def _summary(train_log: pa.Table, trainer, seconds, dropped, resume, budget_hit)
         ),
         "dropped_rewards": list(dropped),
         "resumed_from": resume,
-        "stopped_by_time_budget": budget_hit,
+        "stopped_by_time_budget": budget.hit,
+        "notes": budget.note("grpo"),
         "rollouts": len(trainer.rollout_rows),
     }

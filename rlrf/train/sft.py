@@ -11,19 +11,25 @@ import time
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import torch
 from transformers import set_seed
-from transformers.trainer_utils import get_last_checkpoint
 from trl import SFTConfig as TrlSFTConfig
 from trl import SFTTrainer
 
+from rlrf.artifacts import write_table
 from rlrf.config import Recipe
 from rlrf.models.factory import build_model, build_processor
 from rlrf.models.tokenizer import load_tokenizer
-from rlrf.train.callbacks import TimeBudgetCallback, TrainLogCallback, append_train_log
+from rlrf.train.callbacks import FlushTables, TimeBudgetCallback, TrainLogCallback, merge_rows
+from rlrf.train.checkpoints import StrictResume, checkpoint_step, last_complete_checkpoint
 from rlrf.train.data import sft_dataset
 
 log = logging.getLogger(__name__)
+
+
+class RLRFSFTTrainer(StrictResume, SFTTrainer):
+    """TRL's `SFTTrainer` whose resume loads every tensor of the checkpoint (or fails)."""
 
 
 def use_cpu(recipe: Recipe) -> bool:
@@ -68,7 +74,7 @@ def sft_args(recipe: Recipe, output_dir: Path) -> TrlSFTConfig:
     )
 
 
-def run_sft(recipe: Recipe, train_rows: pa.Table, tokenizer_dir: Path, out_dir: Path) -> dict:
+def run_sft(recipe: Recipe, train_rows: pa.Table, tokenizer_dir: Path, out_dir: Path, *, callbacks=None) -> dict:
     """Fine-tune the recipe's model on `train_rows`; write model/, checkpoints/, train_log.parquet."""
     out_dir = Path(out_dir)
     set_seed(recipe.seed)
@@ -79,15 +85,22 @@ def run_sft(recipe: Recipe, train_rows: pa.Table, tokenizer_dir: Path, out_dir: 
     log.info("SFT on %d rows (%s)", len(dataset), recipe.model.task)
 
     ckpt_dir = out_dir / "checkpoints"
+    resume = last_complete_checkpoint(ckpt_dir)
     logger, budget = TrainLogCallback("sft"), TimeBudgetCallback(recipe.sft.time_budget_s)
-    trainer = SFTTrainer(
+    trainer = RLRFSFTTrainer(
         model=model,
         args=sft_args(recipe, ckpt_dir),
         train_dataset=dataset,
         processing_class=processor if recipe.model.task == "img2svg" else tokenizer,
-        callbacks=[logger, budget],
+        # tables are flushed before any caller's on_save sees the checkpoint
+        callbacks=[logger, budget, FlushTables(lambda: flush()), *(callbacks or [])],
     )
-    resume = get_last_checkpoint(str(ckpt_dir)) if ckpt_dir.exists() else None
+    log_path = out_dir / "train_log.parquet"
+
+    def flush() -> None:
+        if trainer.accelerator.is_main_process:
+            write_table(merge_rows(log_path, logger.rows, checkpoint_step(resume)), log_path)
+
     if resume:
         log.info("resuming SFT from %s", resume)
     t0 = time.perf_counter()
@@ -97,16 +110,19 @@ def run_sft(recipe: Recipe, train_rows: pa.Table, tokenizer_dir: Path, out_dir: 
     model_dir = out_dir / "model"
     trainer.save_model(str(model_dir))
     processor.save_pretrained(str(model_dir))
-    append_train_log(out_dir / "train_log.parquet", logger.table())
-    losses = [r["loss"] for r in logger.rows if r.get("loss") is not None]
+    flush()
+    rows = pq.read_table(log_path).to_pylist()
+    losses = [r["loss"] for r in rows if r.get("loss") is not None]
     return {
         "steps": int(trainer.state.global_step),
         "rows": len(dataset),
         "seconds": seconds,
-        "train_loss": float(result.training_loss),
+        # a resumed run's own average covers only the steps after the checkpoint
+        "train_loss": float(sum(losses) / len(losses)) if resume and losses else float(result.training_loss),
         "loss_first": losses[0] if losses else None,
         "loss_last": losses[-1] if losses else None,
         "stopped_by_time_budget": budget.hit,
+        "notes": budget.note("sft"),
         "resumed_from": resume,
         "n_params": sum(p.numel() for p in model.parameters()),
     }
