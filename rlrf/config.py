@@ -123,6 +123,9 @@ class ModelConfig(Section):
     """Policy model: a hub id / local path, or a tiny random-init Qwen2.5-VL built from config."""
 
     name_or_path: str | None = Field(None, description="hub id or path; None = tiny random init")
+    family: Literal["auto", "qwen2_5_vl", "qwen3", "starvector"] = Field(
+        "auto", description="model family (rlrf.models.families); auto = from config.json's model_type"
+    )
     task: Literal["img2svg", "text2svg"] = "img2svg"
     image_size: int = Field(112, gt=0, description="input image side in pixels")
     hidden_size: int = Field(128, gt=0)

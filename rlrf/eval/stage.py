@@ -23,6 +23,7 @@ from rlrf.eval.baselines import BASELINES
 from rlrf.eval.metrics import load_metric_models
 from rlrf.eval.report import write_report
 from rlrf.eval.run import baseline_predictor, evaluate_split, model_predictor
+from rlrf.models.device import resolve_device
 
 log = logging.getLogger(__name__)
 
@@ -53,13 +54,13 @@ def _predictor(label: str, recipe: Recipe, upstream: dict[str, Path]):
     if label not in MODEL_STAGES:
         raise ValueError(f"eval.models: unknown model label {label!r}; valid: "
                          f"{', '.join([*MODEL_STAGES, *BASELINES, 'blank'])}")
-    from rlrf.models.factory import load_trained
+    from rlrf.models.families import load_trained
 
     stage = MODEL_STAGES[label]
     if stage not in upstream:
         raise FileNotFoundError(f"eval.models lists {label!r} but no finished '{stage}' stage was given")
     model, processor = load_trained(upstream[stage] / "model")
-    model.eval()
+    model.to(resolve_device(recipe.device)).eval()
     return model_predictor(model, processor, recipe.eval, recipe.render,
                            image_size=recipe.model.image_size, task=recipe.model.task)
 
@@ -74,7 +75,7 @@ def run_eval(recipe: Recipe, upstream: dict[str, Path], out_dir: Path) -> dict:
     notes = [f"eval split '{s}' has no rows in this curation; skipped" for s in recipe.eval.splits
              if s not in present]
     tokenizer = load_tokenizer(recipe.tokenizer, upstream["curate"] / "tokenizer")
-    metric_models = load_metric_models(recipe.eval, task=recipe.model.task)
+    metric_models = load_metric_models(recipe.eval, device=str(resolve_device(recipe.device)), task=recipe.model.task)
     learned = ("dino", "lpips", "clip", "vlm_judge") if recipe.model.task == "text2svg" else ("dino", "lpips")
     for name in learned:
         reason = getattr(metric_models, f"{name}_reason")

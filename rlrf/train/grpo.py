@@ -31,7 +31,7 @@ from trl import GRPOTrainer
 
 from rlrf.artifacts import write_table
 from rlrf.config import Recipe
-from rlrf.models.factory import load_trained
+from rlrf.models.families import load_trained, tokenizer_of
 from rlrf.rewards.composite import warmup_weight
 from rlrf.rewards.rendering import PRED_CACHE, render_cached
 from rlrf.svg.extract import extract_svg
@@ -265,7 +265,7 @@ def run_grpo(
     set_seed(recipe.seed)
     model, processor = load_trained(Path(init_model_dir))
     model.train()
-    tokenizer = processor.tokenizer
+    tokenizer = tokenizer_of(processor)
     dataset = grpo_dataset(rl_rows, recipe.model, tokenizer, g.max_train_rows)
     funcs, weights, warmups, dropped = _build_rewards(recipe, tokenizer)
     if dropped:

@@ -11,14 +11,14 @@ import time
 from pathlib import Path
 
 import pyarrow as pa
-import torch
 from transformers import set_seed
 from transformers.trainer_utils import get_last_checkpoint
 from trl import SFTConfig as TrlSFTConfig
 from trl import SFTTrainer
 
 from rlrf.config import Recipe
-from rlrf.models.factory import build_model, build_processor
+from rlrf.models.device import is_cpu
+from rlrf.models.families import family_for, tokenizer_of
 from rlrf.models.tokenizer import load_tokenizer
 from rlrf.train.callbacks import TimeBudgetCallback, TrainLogCallback, append_train_log
 from rlrf.train.data import sft_dataset
@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 
 def use_cpu(recipe: Recipe) -> bool:
-    return recipe.device == "cpu" or (recipe.device == "auto" and not torch.cuda.is_available())
+    return is_cpu(recipe.device)
 
 
 def device_args(recipe: Recipe, section) -> dict:
@@ -73,8 +73,9 @@ def run_sft(recipe: Recipe, train_rows: pa.Table, tokenizer_dir: Path, out_dir: 
     out_dir = Path(out_dir)
     set_seed(recipe.seed)
     tokenizer = load_tokenizer(recipe.tokenizer, tokenizer_dir)
-    processor = build_processor(tokenizer, recipe.model)
-    model = build_model(recipe.model, tokenizer)
+    family = family_for(recipe.model)
+    processor = family.build_processor(tokenizer, recipe.model)
+    model = family.build_model(recipe.model, tokenizer)
     dataset = sft_dataset(train_rows, recipe.model, recipe.sft.max_train_rows)
     log.info("SFT on %d rows (%s)", len(dataset), recipe.model.task)
 
@@ -84,7 +85,7 @@ def run_sft(recipe: Recipe, train_rows: pa.Table, tokenizer_dir: Path, out_dir: 
         model=model,
         args=sft_args(recipe, ckpt_dir),
         train_dataset=dataset,
-        processing_class=processor if recipe.model.task == "img2svg" else tokenizer,
+        processing_class=processor if recipe.model.task == "img2svg" else tokenizer_of(processor),
         callbacks=[logger, budget],
     )
     resume = get_last_checkpoint(str(ckpt_dir)) if ckpt_dir.exists() else None

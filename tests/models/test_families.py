@@ -1,0 +1,80 @@
+"""Every model family: tiny random-init build, batched generation, save/load round trip,
+family inference from config.json, and the registry failing loudly."""
+
+import pytest
+from PIL import Image
+
+from rlrf.config import ModelConfig
+from rlrf.models.families import (
+    FAMILIES,
+    family_for,
+    family_of_dir,
+    get_family,
+    load_trained,
+    register,
+    tokenizer_of,
+)
+from rlrf.models.generate import generate_svgs
+from tests.models.micro import MICRO_MODEL
+
+CASES = [("qwen2_5_vl", "img2svg"), ("qwen2_5_vl", "text2svg"), ("qwen3", "text2svg"), ("starvector", "img2svg")]
+
+
+def _cfg(family, task):
+    return ModelConfig(**MICRO_MODEL, family=family, task=task)
+
+
+@pytest.mark.parametrize(("family", "task"), CASES)
+def test_tiny_build_generate_roundtrip(family, task, micro_tokenizer, tmp_path):
+    import copy
+
+    tok = copy.deepcopy(micro_tokenizer)
+    cfg = _cfg(family, task)
+    fam = family_for(cfg)
+    proc = fam.build_processor(tok, cfg)
+    model = fam.build_model(cfg, tok)
+    images = [Image.new("RGB", (56, 56), c) for c in ("white", "black", "red")] if task == "img2svg" else None
+    caps = ["a red circle", "x", "two squares"]
+    before = generate_svgs(model, proc, images, caps, max_new_tokens=5, batch_size=2, task=task)
+    model.save_pretrained(tmp_path)
+    proc.save_pretrained(tmp_path)
+    assert family_of_dir(tmp_path).name == family
+    model2, proc2 = load_trained(tmp_path)
+    after = generate_svgs(model2, proc2, images, caps, max_new_tokens=5, batch_size=2, task=task)
+    assert [(t, n) for t, n, _ in before] == [(t, n) for t, n, _ in after]
+    assert all(1 <= n <= 5 for _, n, _ in after)
+    assert tokenizer_of(proc2).eos_token_id == tok.eos_token_id
+
+
+def test_starvector_image_tokens_are_every_patch_and_cls(micro_tokenizer):
+    import copy
+
+    tok = copy.deepcopy(micro_tokenizer)
+    cfg = _cfg("starvector", "img2svg")
+    fam = get_family("starvector")
+    proc = fam.build_processor(tok, cfg)
+    model = fam.build_model(cfg, tok)
+    text = proc.apply_chat_template([{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "x"}]}],
+                                    tokenize=False, add_generation_prompt=True)
+    out = proc(text=[text], images=[Image.new("RGB", (56, 56))], return_tensors="pt")
+    n = int((out["input_ids"] == model.config.image_token_id).sum())
+    assert n == model.config.image_seq_length == (56 // 14) ** 2 + 1
+    assert model(**out).logits.shape[1] == out["input_ids"].shape[1]
+
+
+def test_family_inferred_from_committed_config():
+    assert family_for(ModelConfig(name_or_path="Qwen/Qwen2.5-VL-7B-Instruct")).name == "qwen2_5_vl"
+    assert family_for(ModelConfig(name_or_path="Qwen/Qwen3-8B", task="text2svg")).name == "qwen3"
+    assert family_for(ModelConfig(name_or_path="starvector/starvector-1b-im2svg")).name == "starvector"
+    assert family_for(ModelConfig()).name == "qwen2_5_vl"
+
+
+def test_registry_fails_loudly():
+    with pytest.raises(ValueError, match="valid: qwen2_5_vl"):
+        get_family("llama")
+    with pytest.raises(ValueError, match="already registered"):
+        register(FAMILIES["qwen3"])
+    with pytest.raises(ValueError, match="does not do task"):
+        family_for(ModelConfig(family="qwen3", task="img2svg"))
+    with pytest.raises(ValueError, match="no config.json"):
+        family_for(ModelConfig(name_or_path="someone/unknown-model"))
