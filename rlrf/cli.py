@@ -63,6 +63,12 @@ def cmd_run(args) -> int:
     return 0
 
 
+def cmd_dry_run(args) -> int:
+    from rlrf.dryrun import main as dry_run_main
+
+    return dry_run_main(args.recipe, args.gpu_memory_gib, args.train_rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="rlrf", description=__doc__)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -84,6 +90,11 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--stages", default="all")
     r.add_argument("--force", action="store_true")
     r.set_defaults(fn=cmd_run)
+    d = sub.add_parser("dry-run", help="build the model on the meta device; memory and batch arithmetic")
+    d.add_argument("--recipe", default="tiny")
+    d.add_argument("--gpu-memory-gib", type=float, default=80.0, help="memory of one GPU (H100: 80)")
+    d.add_argument("--train-rows", type=int, default=None, help="SFT rows, for the step count")
+    d.set_defaults(fn=cmd_dry_run)
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
