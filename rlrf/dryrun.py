@@ -311,14 +311,15 @@ def _grpo(recipe: Recipe, arch: Architecture, out: DryRun, gpu_gib: float, promp
             out.problems.append(f"grpo: vLLM's colocated share ({share:.0f} GiB) cannot hold a copy of the "
                                 f"weights ({_gib(dtype_b * arch.n_params)}); raise vllm_gpu_memory_utilization")
     elif not g.use_vllm:
-        # HF generate: all of this GPU's completions of the step at once (steps_per_generation = grad_accum)
+        # HF generate holds all of this GPU's completions of a step at once (TRL's
+        # steps_per_generation = grad_accum); generation and the update do not overlap
         kv = kv_cache_bytes(arch, completions // n, length, dtype_b)
-        out.lines.append(f"  generation (HF generate, {completions // n} sequences/GPU): KV cache {_gib(kv)}")
-        parts["kv cache (generation)"] = kv
-        parts["activations"] = parts["logits"] = 0.0  # generation and the update do not overlap
-        train = {**state_bytes(arch.n_params, recipe.model.dtype, hw), **activation_bytes(arch, micro, length, ckpt)}
-        if sum(train.values()) > sum(parts.values()):
-            parts = train
+        generation = {k: v for k, v in parts.items() if k not in ("activations", "logits")}
+        generation["kv cache"] = kv
+        out.lines.append(f"  generation peak (HF generate, {completions // n} sequences/GPU): "
+                         f"{_gib(sum(generation.values()))} incl. KV cache {_gib(kv)}")
+        if sum(generation.values()) > sum(parts.values()):
+            parts = generation
     _fit(out, "grpo", hw, parts, budget, label)
 
 
