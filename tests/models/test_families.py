@@ -78,3 +78,30 @@ def test_registry_fails_loudly():
         family_for(ModelConfig(family="qwen3", task="img2svg"))
     with pytest.raises(ValueError, match="no config.json"):
         family_for(ModelConfig(name_or_path="someone/unknown-model"))
+
+
+def test_clip_state_dict_maps_every_openai_key():
+    """The released StarVector CLIP tower (OpenAI layout, fused q/k/v) maps onto every
+    weight of transformers' CLIPVisionModel except the unused post-LayerNorm."""
+    import torch
+    from transformers import CLIPVisionConfig, CLIPVisionModel
+
+    from rlrf.models.families.starvector import clip_state_dict
+
+    hf = CLIPVisionModel(CLIPVisionConfig(hidden_size=16, intermediate_size=32, num_hidden_layers=2,
+                                          num_attention_heads=2, patch_size=14, image_size=28))
+    w = {k: v.clone() for k, v in hf.state_dict().items()}
+    openai = {"class_embedding": w["embeddings.class_embedding"],
+              "conv1.weight": w["embeddings.patch_embedding.weight"],
+              "positional_embedding": w["embeddings.position_embedding.weight"],
+              "ln_pre.weight": w["pre_layrnorm.weight"], "ln_pre.bias": w["pre_layrnorm.bias"]}
+    for i in range(2):
+        h, o = f"encoder.layers.{i}.", f"transformer.resblocks.{i}."
+        for kind in ("weight", "bias"):
+            openai[o + f"attn.in_proj_{kind}"] = torch.cat([w[h + f"self_attn.{p}.{kind}"] for p in ("q_proj", "k_proj", "v_proj")])
+            for a, b in {"attn.out_proj": "self_attn.out_proj", "ln_1": "layer_norm1", "ln_2": "layer_norm2",
+                         "mlp.c_fc": "mlp.fc1", "mlp.c_proj": "mlp.fc2"}.items():
+                openai[o + f"{a}.{kind}"] = w[h + f"{b}.{kind}"]
+    mapped = clip_state_dict(openai)
+    assert set(w) - set(mapped) == {"post_layernorm.weight", "post_layernorm.bias"}
+    assert all(torch.equal(mapped[k], w[k]) for k in mapped)

@@ -43,8 +43,9 @@ log = logging.getLogger(__name__)
 
 CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
 CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
-# StarVector-1B's encoder: OpenAI CLIP ViT-L/14 at 224 px (published architecture).
-CLIP_VIT_L14 = {"hidden_size": 1024, "intermediate_size": 4096, "num_hidden_layers": 24,
+# StarVector-1B's encoder: CLIP ViT-L/14 at 224 px without its last block (23 of 24, as in
+# BLIP-2's LAVIS encoder it adapts), QuickGELU, all 257 output tokens, then a LayerNorm.
+CLIP_VIT_L14 = {"hidden_size": 1024, "intermediate_size": 4096, "num_hidden_layers": 23,
                 "num_attention_heads": 16, "patch_size": 14, "image_size": 224, "hidden_act": "quick_gelu"}
 STARVECTOR_IMAGE_TOKEN = "<image>"
 
@@ -63,7 +64,8 @@ STARVECTOR_CHAT_TEMPLATE = (
 
 
 class StarVectorAdapter(nn.Module):
-    """StarVector's image projection: Linear(v, 2v) -> Swish -> Linear(2v, d) -> norm.
+    """StarVector's image side after CLIP: LayerNorm (`ln_vision`), then the adapter
+    Linear(v, 2v) -> Swish -> Linear(2v, d) -> norm.
 
     `batch_norm` (StarVector-1B) normalises each of the `query_length` token positions
     with frozen running statistics: RL needs the same log-probs when a roll-out is
@@ -73,6 +75,7 @@ class StarVectorAdapter(nn.Module):
     def __init__(self, config: LlavaConfig):
         super().__init__()
         v, d = config.vision_config.hidden_size, config.text_config.hidden_size
+        self.ln_vision = nn.LayerNorm(v)
         self.c_fc = nn.Linear(v, 2 * v)
         self.c_proj = nn.Linear(2 * v, d)
         self.adapter_norm = getattr(config, "adapter_norm", "layer_norm")
@@ -82,7 +85,7 @@ class StarVectorAdapter(nn.Module):
             self.norm = nn.LayerNorm(d)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        h = self.c_proj(F.silu(self.c_fc(features)))
+        h = self.c_proj(F.silu(self.c_fc(self.ln_vision(features))))
         if isinstance(self.norm, nn.BatchNorm1d):
             n = self.norm
             return F.batch_norm(h, n.running_mean, n.running_var, n.weight, n.bias, False, 0.0, n.eps)
@@ -146,12 +149,12 @@ class StarVector(Family):
             raise ValueError(f"starvector: only the CLIP encoder (StarVector-1B) is built here, "
                              f"got image_encoder_type={data.get('image_encoder_type')!r}")
         vision = {**CLIP_VIT_L14, "image_size": data.get("image_size", 224)}
-        text = {"vocab_size": data["vocab_size"], "n_embd": data["hidden_size"],
+        text = {"vocab_size": data["vocab_size"] + 1, "n_embd": data["hidden_size"],
                 "n_layer": data["num_hidden_layers"], "n_head": data["num_attention_heads"],
                 "multi_query": data.get("multi_query", True),
                 "n_positions": data.get("max_position_embeddings", 8192), "tie_word_embeddings": True,
                 "bos_token_id": 0, "eos_token_id": 0}  # StarCoder's <|endoftext|>
-        # the placeholder token is added after the released vocabulary
+        # one more row for the image placeholder, added after the released vocabulary
         return starvector_config(vision, text, data["vocab_size"], data.get("adapter_norm", "batch_norm"), True)
 
     def build_processor(self, tokenizer, cfg: ModelConfig) -> LlavaProcessor:
@@ -170,6 +173,11 @@ class StarVector(Family):
             vision_feature_select_strategy="full", image_token=image_token,
             num_additional_image_tokens=1, chat_template=template,
         )
+
+    def build_model(self, cfg: ModelConfig, tokenizer):
+        model = super().build_model(cfg, tokenizer)
+        model.config.image_token_id = _image_token_id(tokenizer)  # where the processor put it
+        return model
 
     def load_processor(self, model_dir: Path) -> LlavaProcessor:
         return LlavaProcessor.from_pretrained(model_dir)
@@ -208,32 +216,33 @@ def from_released(released: nn.Module, config: LlavaConfig, dtype: torch.dtype):
     inner = released.model
     model = StarVectorForConditionalGeneration(config).to(dtype)
     decoder = inner.svg_transformer.transformer
-    decoder.resize_token_embeddings(config.text_config.vocab_size + 1)
+    decoder.resize_token_embeddings(config.text_config.vocab_size)
     model.model.language_model.load_state_dict(decoder.transformer.state_dict())
     model.lm_head.load_state_dict(decoder.lm_head.state_dict())
-    model.model.multi_modal_projector.load_state_dict(inner.image_projection.state_dict(), strict=False)
-    missing = model.model.vision_tower.load_state_dict(
+    projector = model.model.multi_modal_projector
+    projector.load_state_dict(inner.image_projection.state_dict(), strict=False)  # c_fc, c_proj, norm
+    projector.ln_vision.load_state_dict(inner.image_encoder.ln_vision.state_dict())
+    result = model.model.vision_tower.load_state_dict(
         clip_state_dict(inner.image_encoder.visual_encoder.state_dict()), strict=False)
-    if missing.missing_keys:
-        raise ValueError(f"starvector: CLIP weights not mapped: {missing.missing_keys[:5]} ...")
-    model.config.text_config.vocab_size = config.text_config.vocab_size + 1
+    missing = [k for k in result.missing_keys if "post_layernorm" not in k]  # unused: LLaVA reads hidden states
+    if missing:
+        raise ValueError(f"starvector: CLIP weights not mapped: {missing[:5]} ...")
     return model
 
 
 def clip_state_dict(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """OpenAI CLIP `VisualTransformer` keys -> transformers' `CLIPVisionModel` keys."""
+    """OpenAI-layout CLIP vision keys (conv1, class/positional embedding, ln_pre,
+    transformer.resblocks.i with a fused attention in_proj) -> `CLIPVisionModel` keys."""
     out = {
-        "vision_model.embeddings.class_embedding": sd["class_embedding"],
-        "vision_model.embeddings.patch_embedding.weight": sd["conv1.weight"],
-        "vision_model.embeddings.position_embedding.weight": sd["positional_embedding"],
-        "vision_model.pre_layrnorm.weight": sd["ln_pre.weight"],
-        "vision_model.pre_layrnorm.bias": sd["ln_pre.bias"],
-        "vision_model.post_layernorm.weight": sd["ln_post.weight"],
-        "vision_model.post_layernorm.bias": sd["ln_post.bias"],
+        "embeddings.class_embedding": sd["class_embedding"],
+        "embeddings.patch_embedding.weight": sd["conv1.weight"],
+        "embeddings.position_embedding.weight": sd["positional_embedding"],
+        "pre_layrnorm.weight": sd["ln_pre.weight"],
+        "pre_layrnorm.bias": sd["ln_pre.bias"],
     }
     layers = {int(k.split(".")[2]) for k in sd if k.startswith("transformer.resblocks.")}
     for i in sorted(layers):
-        src, dst = f"transformer.resblocks.{i}.", f"vision_model.encoder.layers.{i}."
+        src, dst = f"transformer.resblocks.{i}.", f"encoder.layers.{i}."
         for part, t in zip(("q_proj", "k_proj", "v_proj"), sd[src + "attn.in_proj_weight"].chunk(3), strict=True):
             out[dst + f"self_attn.{part}.weight"] = t
         for part, t in zip(("q_proj", "k_proj", "v_proj"), sd[src + "attn.in_proj_bias"].chunk(3), strict=True):
