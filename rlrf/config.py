@@ -227,6 +227,8 @@ class EvalConfig(Section):
     lpips_weights: str | None = Field(None, description="local LPIPS weights; None = the package's bundled ones")
     clip_model: str = "openai/clip-vit-large-patch14"
     vlm_judge_model: str = "Qwen/Qwen2.5-VL-7B-Instruct"
+    use_vllm: bool | None = Field(None, description="decode with vLLM (Qwen families); None = as grpo.use_vllm")
+    vllm_gpu_memory_utilization: float = Field(0.8, gt=0, le=1, description="vLLM's share of GPU memory in eval")
     gallery_size: int = Field(6, ge=0)
     baselines: BaselineConfig = BaselineConfig()
     metric_batch_size: int = Field(16, gt=0, description="images per forward pass of DINO / LPIPS")

@@ -23,5 +23,14 @@ def resolve_device(device: str = "auto") -> torch.device:
     return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
 
 
+def free_accelerator_memory() -> None:
+    """Collect dropped models and hand their cached CUDA blocks back (no-op on CPU)."""
+    import gc
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
 def is_cpu(device: str) -> bool:
     return resolve_device(device).type == "cpu"

@@ -72,3 +72,18 @@ def test_vllm_colocate_rollouts(family, task, micro_tokenizer, tmp_path):
     run_sft(recipe, icon_rows(), tmp_path / "tok", tmp_path / "sft")
     summary = run_grpo(recipe, icon_rows(4), tmp_path / "sft" / "model", tmp_path / "grpo")
     assert summary["steps"] == 2 and summary["rollouts"] == 8
+
+
+def test_vllm_eval_generation(micro_tokenizer, tmp_path):
+    pytest.importorskip("vllm")
+    from rlrf.models.families import get_family
+    from rlrf.models.vllm_generate import generate_svgs_vllm, load_vllm
+
+    recipe = _recipe("qwen3", "text2svg", model=VLLM_MODEL)
+    fam = get_family("qwen3")
+    fam.build_model(recipe.model, micro_tokenizer).save_pretrained(tmp_path)
+    micro_tokenizer.save_pretrained(tmp_path)
+    llm = load_vllm(tmp_path, 0.2, 0, "text2svg")
+    out = generate_svgs_vllm(llm, micro_tokenizer, None, ["a circle", "a square", "x"], max_new_tokens=8,
+                             task="text2svg")
+    assert len(out) == 3 and all(0 < n <= 8 for _, n, _ in out)
