@@ -105,3 +105,20 @@ def test_clip_state_dict_maps_every_openai_key():
     mapped = clip_state_dict(openai)
     assert set(w) - set(mapped) == {"post_layernorm.weight", "post_layernorm.bias"}
     assert all(torch.equal(mapped[k], w[k]) for k in mapped)
+
+
+def test_starvector_template_is_image_then_svg(micro_tokenizer):
+    """A tokenizer without a chat template (StarCoder's) gets StarVector's sequence: the image
+    placeholder, then the SVG and eos; the instruction text is not part of it."""
+    import copy
+
+    from rlrf.models.prompts import prompt_messages
+
+    tok = copy.deepcopy(micro_tokenizer)
+    tok.chat_template = None
+    proc = get_family("starvector").build_processor(tok, _cfg("starvector", "img2svg"))
+    prompt = proc.apply_chat_template(prompt_messages("img2svg"), tokenize=False, add_generation_prompt=True)
+    svg = "<svg/>"
+    full = proc.apply_chat_template([*prompt_messages("img2svg"), {"role": "assistant", "content": svg}],
+                                    tokenize=False)
+    assert prompt == "<|image_pad|>" and full == prompt + svg + tok.eos_token
