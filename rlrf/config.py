@@ -120,7 +120,7 @@ class TokenizerConfig(Section):
 
 
 class ModelConfig(Section):
-    """Policy model: a hub id / local path, or a tiny random-init Qwen2.5-VL built from config."""
+    """Policy model: a hub id / local path, or a tiny random-init model of its family built from config."""
 
     name_or_path: str | None = Field(None, description="hub id or path; None = tiny random init")
     family: Literal["auto", "qwen2_5_vl", "qwen3", "starvector"] = Field(

@@ -122,3 +122,15 @@ def test_starvector_template_is_image_then_svg(micro_tokenizer):
     full = proc.apply_chat_template([*prompt_messages("img2svg"), {"role": "assistant", "content": svg}],
                                     tokenize=False)
     assert prompt == "<|image_pad|>" and full == prompt + svg + tok.eos_token
+
+
+def test_qwen3_template_pinned_to_non_thinking(micro_tokenizer):
+    import copy
+
+    tok = copy.deepcopy(micro_tokenizer)
+    tok.chat_template = ("{{ messages[0]['content'] }}{% if add_generation_prompt %}"
+                         "{% if enable_thinking is defined and not enable_thinking %}<think></think>{% endif %}{% endif %}")
+    proc = get_family("qwen3").build_processor(tok, _cfg("qwen3", "text2svg"))
+    out = proc.apply_chat_template([{"role": "user", "content": "c"}], tokenize=False, add_generation_prompt=True)
+    assert out == "c<think></think>"
+    assert get_family("qwen3").build_processor(proc, _cfg("qwen3", "text2svg")).chat_template == proc.chat_template
