@@ -134,3 +134,60 @@ def test_qwen3_template_pinned_to_non_thinking(micro_tokenizer):
     out = proc.apply_chat_template([{"role": "user", "content": "c"}], tokenize=False, add_generation_prompt=True)
     assert out == "c<think></think>"
     assert get_family("qwen3").build_processor(proc, _cfg("qwen3", "text2svg")).chat_template == proc.chat_template
+
+
+def test_from_released_copies_every_part():
+    """A stand-in with the released StarVector-1B module layout (StarCoder under
+    svg_transformer.transformer, OpenAI-layout CLIP, ln_vision, the adapter) converts into
+    our model with every weight carried over and the placeholder row appended."""
+    from collections import OrderedDict
+
+    import torch
+    from torch import nn
+    from transformers import GPTBigCodeConfig, GPTBigCodeForCausalLM
+
+    from rlrf.models.families.starvector import from_released, starvector_config
+
+    torch.manual_seed(0)
+    v, d, layers, side, patch, vocab = 16, 32, 2, 28, 14, 50
+    vision = {"hidden_size": v, "intermediate_size": 4 * v, "num_hidden_layers": layers, "num_attention_heads": 2,
+              "patch_size": patch, "image_size": side, "hidden_act": "quick_gelu"}
+    text = {"vocab_size": vocab + 1, "n_embd": d, "n_layer": 1, "n_head": 2, "multi_query": True}
+    config = starvector_config(vision, text, vocab, "batch_norm", True)
+
+    def block():
+        b = nn.Module()
+        b.attn, b.ln_1, b.ln_2 = nn.MultiheadAttention(v, 2), nn.LayerNorm(v), nn.LayerNorm(v)
+        b.mlp = nn.Sequential(OrderedDict(c_fc=nn.Linear(v, 4 * v), c_proj=nn.Linear(4 * v, v)))
+        return b
+
+    clip = nn.Module()
+    clip.conv1 = nn.Conv2d(3, v, patch, patch, bias=False)
+    clip.class_embedding = nn.Parameter(torch.randn(v))
+    clip.positional_embedding = nn.Parameter(torch.randn((side // patch) ** 2 + 1, v))
+    clip.ln_pre = nn.LayerNorm(v)
+    clip.transformer = nn.Module()
+    clip.transformer.resblocks = nn.Sequential(*[block() for _ in range(layers)])
+    adapter = nn.Module()
+    adapter.c_fc, adapter.c_proj = nn.Linear(v, 2 * v), nn.Linear(2 * v, d)
+    adapter.norm = nn.BatchNorm1d(config.image_seq_length)
+    released = nn.Module()
+    released.model = nn.Module()
+    released.model.svg_transformer = nn.Module()
+    released.model.svg_transformer.transformer = GPTBigCodeForCausalLM(
+        GPTBigCodeConfig(vocab_size=vocab, n_embd=d, n_layer=1, n_head=2, multi_query=True))
+    released.model.image_encoder = nn.Module()
+    released.model.image_encoder.visual_encoder, released.model.image_encoder.ln_vision = clip, nn.LayerNorm(v)
+    released.model.image_projection = adapter
+
+    model = from_released(released, config, torch.float32)
+    ours = model.model
+    decoder = released.model.svg_transformer.transformer
+    assert torch.equal(ours.language_model.wte.weight[:vocab], decoder.transformer.wte.weight[:vocab])
+    assert ours.language_model.wte.weight.shape[0] == vocab + 1
+    assert torch.equal(ours.multi_modal_projector.c_proj.weight, adapter.c_proj.weight)
+    q = ours.vision_tower.encoder.layers[1].self_attn.q_proj.weight
+    assert torch.equal(q, clip.transformer.resblocks[1].attn.in_proj_weight[:v])
+    ids = torch.cat([torch.full((1, config.image_seq_length), vocab), torch.tensor([[3, 4]])], dim=1)  # image, text
+    out = model(input_ids=ids, pixel_values=torch.randn(1, 3, side, side))
+    assert out.logits.shape == (1, config.image_seq_length + 2, vocab + 1)
