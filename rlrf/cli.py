@@ -118,6 +118,11 @@ def cmd_ablate(args) -> int:
     print(f"table: {out['table']}\nreport: {out['report']}")
     return 0
 
+def cmd_dry_run(args) -> int:
+    from rlrf.dryrun import main as dry_run_main
+
+    return dry_run_main(args.recipe, args.gpu_memory_gib, args.train_rows)
+
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="rlrf", description=__doc__)
@@ -146,6 +151,12 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("--recipe", default=None, help="replace the file's base recipe")
     a.add_argument("--dry-run", action="store_true", help="check the file and list the cells; run nothing")
     a.set_defaults(fn=cmd_ablate)
+
+    d = sub.add_parser("dry-run", help="build the model on the meta device; memory and batch arithmetic")
+    d.add_argument("--recipe", default="tiny")
+    d.add_argument("--gpu-memory-gib", type=float, default=80.0, help="memory of one GPU (H100: 80)")
+    d.add_argument("--train-rows", type=int, default=None, help="SFT rows, for the step count")
+    d.set_defaults(fn=cmd_dry_run)
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:

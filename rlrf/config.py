@@ -136,9 +136,12 @@ class TokenizerConfig(Section):
 
 
 class ModelConfig(Section):
-    """Policy model: a hub id / local path, or a tiny random-init Qwen2.5-VL built from config."""
+    """Policy model: a hub id / local path, or a tiny random-init model of its family built from config."""
 
     name_or_path: str | None = Field(None, description="hub id or path; None = tiny random init")
+    family: Literal["auto", "qwen2_5_vl", "qwen3", "starvector"] = Field(
+        "auto", description="model family (rlrf.models.families); auto = from config.json's model_type"
+    )
     task: Literal["img2svg", "text2svg"] = "img2svg"
     image_size: int = Field(112, gt=0, description="input image side in pixels")
     hidden_size: int = Field(128, gt=0)
@@ -271,6 +274,8 @@ class EvalConfig(Section):
     lpips_weights: str | None = Field(None, description="local LPIPS weights; None = the package's bundled ones")
     clip_model: str = "openai/clip-vit-large-patch14"
     vlm_judge_model: str = "Qwen/Qwen2.5-VL-7B-Instruct"
+    use_vllm: bool | None = Field(None, description="decode with vLLM (Qwen families); None = as grpo.use_vllm")
+    vllm_gpu_memory_utilization: float = Field(0.8, gt=0, le=1, description="vLLM's share of GPU memory in eval")
     gallery_size: int = Field(6, ge=0)
     baselines: BaselineConfig = BaselineConfig()
     metric_batch_size: int = Field(16, gt=0, description="images per forward pass of DINO / LPIPS")

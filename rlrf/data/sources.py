@@ -88,15 +88,7 @@ def _from_local(cfg: DataConfig) -> pa.Table:
     path = _resolve(cfg.path)
     if not path.exists():
         raise FileNotFoundError(f"data.path: {path} does not exist")
-    if path.suffix == ".parquet" or path.is_dir():
-        import pyarrow.dataset as ds
-
-        table = ds.dataset(path, format="parquet").to_table()
-    else:
-        import pyarrow.json as pj
-
-        table = pj.read_json(path)
-    return _svg_stack_columns(table, cfg, origin=str(path))
+    return _svg_stack_columns(_read_local(path), cfg, origin=str(path))
 
 
 def _svg_stack_columns(table: pa.Table, cfg: DataConfig, origin: str) -> pa.Table:
@@ -198,3 +190,78 @@ def data_fingerprint(cfg: DataConfig) -> str:
             for chunk in iter(lambda: f.read(1 << 20), b""):
                 h.update(chunk)
     return h.hexdigest()[:16]
+
+# The paper's Text2SVG sets (RLRF §4, Text2SVG): hub id + the columns that hold the
+# id, the SVG (None: prompts only) and the caption(s). A local Parquet/JSON copy with
+# the same columns loads through the same function.
+TEXT2SVG_SETS = {
+    # Flickr30k captions: RL prompts only (five captions per image, one row each)
+    "flickr30k": {"hf_id": "nlphuji/flickr30k", "hf_split": "test", "id": "img_id", "svg": None,
+                  "caption": "caption"},
+    # MM-Icons (OmniSVG MMSVG-Icon): caption + SVG, SFT and test
+    "mm_icons": {"hf_id": "OmniSVG/MMSVG-Icon", "hf_split": "train", "id": "id", "svg": "svg",
+                 "caption": "description"},
+    # MM-Illustrations (OmniSVG MMSVG-Illustration): out-of-distribution eval only
+    "mm_illustrations": {"hf_id": "OmniSVG/MMSVG-Illustration", "hf_split": "train", "id": "id", "svg": "svg",
+                         "caption": "description"},
+}
+
+
+def load_text2svg_set(name: str, hf_id_or_path: str | None = None, split: str | None = None,
+                      max_rows: int | None = None) -> pa.Table:
+    """One of `TEXT2SVG_SETS` as RAW_COLUMNS rows (source = the set's name, kind
+    `caption_only` for prompt-only sets), from its hub id or a local Parquet/JSON path."""
+    if name not in TEXT2SVG_SETS:
+        raise ValueError(f"unknown Text2SVG set {name!r}; valid: {', '.join(TEXT2SVG_SETS)}")
+    spec = TEXT2SVG_SETS[name]
+    where = hf_id_or_path or spec["hf_id"]
+    path = _resolve(where)
+    if path.exists():
+        table = _read_local(path)
+    else:
+        import datasets
+
+        try:
+            table = datasets.load_dataset(where, split=split or spec["hf_split"]).data.table
+        except Exception as exc:  # noqa: BLE001 - the hub raises many types; say which set failed
+            raise RuntimeError(f"could not load Text2SVG set {name} from {where!r}: {exc}. Offline? "
+                               "Pass a local Parquet/JSON copy with the same columns.") from exc
+    return _text2svg_columns(table, name, spec, where, max_rows)
+
+
+def _read_local(path: Path) -> pa.Table:
+    if path.suffix == ".parquet" or path.is_dir():
+        import pyarrow.dataset as ds
+
+        return ds.dataset(path, format="parquet").to_table()
+    import pyarrow.json as pj
+
+    return pj.read_json(path)
+
+
+def _text2svg_columns(table: pa.Table, name: str, spec: dict, origin: str, max_rows: int | None) -> pa.Table:
+    needed = [c for c in (spec["id"], spec["svg"], spec["caption"]) if c]
+    missing = [c for c in needed if c not in table.column_names]
+    if missing:
+        raise ValueError(f"{origin}: Text2SVG set {name} needs column(s) {missing}; found {table.column_names}")
+    ids = [str(i) for i in table[spec["id"]].to_pylist()]
+    captions = table[spec["caption"]].to_pylist()
+    svgs = table[spec["svg"]].to_pylist() if spec["svg"] else [None] * len(ids)
+    rows = {"sample_id": [], "caption": [], "svg": []}
+    for sid, caption, svg in zip(ids, captions, svgs, strict=True):
+        many = caption if isinstance(caption, list) else [caption]
+        for k, text in enumerate(many):
+            rows["sample_id"].append(f"{sid}_{k}" if len(many) > 1 else sid)
+            rows["caption"].append(text)
+            rows["svg"].append(svg)
+        if max_rows is not None and len(rows["sample_id"]) >= max_rows:
+            break
+    n = len(rows["sample_id"]) if max_rows is None else min(max_rows, len(rows["sample_id"]))
+    return pa.table({
+        "sample_id": pa.array(rows["sample_id"][:n], pa.string()),
+        "source": pa.array([name] * n, pa.string()),
+        "kind": pa.array(["caption_only" if spec["svg"] is None else "text2svg"] * n, pa.string()),
+        "svg": pa.array(rows["svg"][:n], pa.string()),
+        "caption": pa.array(rows["caption"][:n], pa.string()),
+        "license": pa.nulls(n, pa.string()),
+    })

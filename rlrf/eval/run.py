@@ -231,8 +231,10 @@ def model_predictor(
     render_limits: RenderConfig,
     image_size: int,
     task: str = "img2svg",
+    generate: Callable | None = None,
 ) -> Predictor:
-    """A predictor around `rlrf.models.generate.generate_svgs` with the eval decoding setup.
+    """A predictor around `rlrf.models.generate.generate_svgs` (or `generate`, the same
+    signature, e.g. vLLM's) with the eval decoding setup.
 
     Img2SVG inputs are the GT rendered at the model's `image_size`; a GT that does not
     render is shown as a white image (the sample is unscored anyway: gt_render_failed).
@@ -240,6 +242,8 @@ def model_predictor(
     from PIL import Image
 
     from rlrf.models.generate import generate_svgs
+
+    generate = generate or generate_svgs
     from rlrf.train.data import render_inputs  # the same input images the model trained on
 
     white = Image.fromarray(blank_image(image_size))
@@ -250,7 +254,7 @@ def model_predictor(
             inputs = render_inputs([s or "" for s in _column(rows, "svg", "")], image_size, render_limits)
             images = [img if img is not None else white for img in inputs]
         captions = [c or "" for c in _column(rows, "caption", "")]
-        return generate_svgs(
+        return generate(
             model, processor, images, captions,
             max_new_tokens=cfg.max_new_tokens, do_sample=cfg.do_sample,
             temperature=cfg.temperature, batch_size=cfg.batch_size, task=task,

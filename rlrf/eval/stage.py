@@ -23,6 +23,7 @@ from rlrf.eval.baselines import BASELINES
 from rlrf.eval.metrics import load_metric_models
 from rlrf.eval.report import write_report
 from rlrf.eval.run import baseline_predictor, evaluate_split, model_predictor
+from rlrf.models.device import free_accelerator_memory, resolve_device
 
 log = logging.getLogger(__name__)
 
@@ -61,15 +62,37 @@ def _predictor(label: str, recipe: Recipe, upstream: dict[str, Path]):
     if label not in MODEL_STAGES:
         raise ValueError(f"eval.models: unknown model label {label!r}; valid: "
                          f"{', '.join([*MODEL_STAGES, *BASELINES, 'blank'])}")
-    from rlrf.models.factory import load_trained
+    from rlrf.models.families import family_of_dir, load_trained
 
     stage = MODEL_STAGES[label]
     if stage not in upstream:
         raise FileNotFoundError(f"eval.models lists {label!r} but no finished '{stage}' stage was given")
-    model, processor = load_trained(upstream[stage] / "model")
-    model.eval()
+    model_dir = upstream[stage] / "model"
+    use_vllm = recipe.grpo.use_vllm if recipe.eval.use_vllm is None else recipe.eval.use_vllm
+    if use_vllm:
+        from rlrf.models.vllm_generate import VLLM_FAMILIES
+
+        family = family_of_dir(model_dir)
+        if family.name in VLLM_FAMILIES:
+            return _vllm_predictor(recipe, model_dir, family)
+        log.warning("eval: family %s has no vLLM architecture; decoding with HF generate on %s",
+                    family.name, resolve_device(recipe.device))
+    model, processor = load_trained(model_dir)
+    model.to(resolve_device(recipe.device)).eval()
     return model_predictor(model, processor, recipe.eval, recipe.render,
                            image_size=recipe.model.image_size, task=recipe.model.task)
+
+
+def _vllm_predictor(recipe: Recipe, model_dir: Path, family):
+    from functools import partial
+
+    from rlrf.models.vllm_generate import generate_svgs_vllm, load_vllm
+
+    processor = family.load_processor(model_dir)
+    llm = load_vllm(model_dir, recipe.eval.vllm_gpu_memory_utilization, recipe.seed, recipe.model.task)
+    generate = partial(generate_svgs_vllm, input_side=family.input_side(processor))
+    return model_predictor(llm, processor, recipe.eval, recipe.render, image_size=recipe.model.image_size,
+                           task=recipe.model.task, generate=generate)
 
 
 def run_eval(recipe: Recipe, upstream: dict[str, Path], out_dir: Path) -> dict:
@@ -82,7 +105,7 @@ def run_eval(recipe: Recipe, upstream: dict[str, Path], out_dir: Path) -> dict:
     notes = [f"eval split '{s}' has no rows in this curation; skipped" for s in recipe.eval.splits
              if s not in present]
     tokenizer = load_tokenizer(recipe.tokenizer, upstream["curate"] / "tokenizer")
-    metric_models = load_metric_models(recipe.eval, task=recipe.model.task)
+    metric_models = load_metric_models(recipe.eval, device=str(resolve_device(recipe.device)), task=recipe.model.task)
     learned = ("dino", "lpips", "clip", "vlm_judge") if recipe.model.task == "text2svg" else ("dino", "lpips")
     for name in learned:
         reason = getattr(metric_models, f"{name}_reason")
@@ -90,7 +113,10 @@ def run_eval(recipe: Recipe, upstream: dict[str, Path], out_dir: Path) -> dict:
             notes.append(f"WEIGHTS UNAVAILABLE: {name} is NULL (status weights_unavailable): {reason}")
 
     predictions, metrics = [], []
+    predict = None
     for label in recipe.eval.models:
+        predict = None  # the previous model leaves the accelerator before the next one loads
+        free_accelerator_memory()
         predict = _predictor(label, recipe, upstream)
         for split in splits:
             rows = eval_rows(samples, split, recipe.eval.max_samples_per_split, recipe.seed)

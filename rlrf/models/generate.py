@@ -7,7 +7,6 @@ metrics comes from the weights, not from decoding (RLRF §4: greedy at test time
 from __future__ import annotations
 
 import logging
-import math
 import time
 
 import torch
@@ -37,7 +36,10 @@ def generate_svgs(
     n = len(images) if task == "img2svg" else len(captions or [])
     if task == "img2svg" and images is None:
         raise ValueError("task img2svg needs images")
-    tokenizer = processor.tokenizer
+    from rlrf.models.families import family_of_model, tokenizer_of
+
+    tokenizer = tokenizer_of(processor)
+    side = family_of_model(model).input_side(processor)
     eos = tokenizer.eos_token_id
     model.eval()
     out: list[tuple[str, int, float]] = []
@@ -52,9 +54,8 @@ def generate_svgs(
         ]
         kwargs = {"text": texts, "return_tensors": "pt", "padding": True, "padding_side": "left"}
         if task == "img2svg":
-            side = _input_side(processor)
             kwargs["images"] = [im.convert("RGB").resize((side, side)) for im in images[start:stop]]
-        batch = processor(**kwargs)
+        batch = processor(**kwargs).to(model.device)
         gen = {
             "max_new_tokens": max_new_tokens,
             "do_sample": do_sample,
@@ -74,11 +75,3 @@ def generate_svgs(
             out.append((text, n_new, seconds))
     return out
 
-
-def _input_side(processor) -> int:
-    """The square side the processor is pinned to (see `build_processor`).
-
-    Resizing here, not in the processor, keeps the token count fixed for any input:
-    Qwen's smart_resize rounds some sizes down by a whole patch.
-    """
-    return math.isqrt(int(processor.image_processor.size["longest_edge"]))

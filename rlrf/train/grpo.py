@@ -36,7 +36,7 @@ from trl import GRPOTrainer
 
 from rlrf.artifacts import write_table
 from rlrf.config import Recipe
-from rlrf.models.factory import load_trained
+from rlrf.models.families import load_trained, tokenizer_of
 from rlrf.rewards.composite import warmup_weight
 from rlrf.rewards.rendering import prediction_renders
 from rlrf.svg.extract import extract_svg
@@ -262,7 +262,7 @@ def run_grpo(
     set_seed(recipe.seed)
     model, processor = init if init is not None else load_trained(Path(init_model_dir))
     model.train()
-    tokenizer = processor.tokenizer
+    tokenizer = tokenizer_of(processor)
     dataset = grpo_dataset(rl_rows, recipe.model, tokenizer, g.max_train_rows)
     funcs, weights, warmups, dropped = _build_rewards(recipe, tokenizer)
     if dropped:

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import torch
 from transformers import set_seed
 from trl import SFTConfig as TrlSFTConfig
 from trl import SFTTrainer
 
 from rlrf.artifacts import write_table
 from rlrf.config import Recipe
-from rlrf.models.factory import build_model, build_processor
+from rlrf.models.device import is_cpu
+from rlrf.models.families import family_for, tokenizer_of
 from rlrf.models.tokenizer import load_tokenizer
 from rlrf.train.callbacks import FlushTables, TimeBudgetCallback, TrainLogCallback, merge_rows
 from rlrf.train.checkpoints import StrictResume, checkpoint_step, last_complete_checkpoint
@@ -33,7 +33,7 @@ class RLRFSFTTrainer(StrictResume, SFTTrainer):
 
 
 def use_cpu(recipe: Recipe) -> bool:
-    return recipe.device == "cpu" or (recipe.device == "auto" and not torch.cuda.is_available())
+    return is_cpu(recipe.device)
 
 
 def device_args(recipe: Recipe, section) -> dict:
@@ -79,8 +79,9 @@ def run_sft(recipe: Recipe, train_rows: pa.Table, tokenizer_dir: Path, out_dir: 
     out_dir = Path(out_dir)
     set_seed(recipe.seed)
     tokenizer = load_tokenizer(recipe.tokenizer, tokenizer_dir)
-    processor = build_processor(tokenizer, recipe.model)
-    model = build_model(recipe.model, tokenizer)
+    family = family_for(recipe.model)
+    processor = family.build_processor(tokenizer, recipe.model)
+    model = family.build_model(recipe.model, tokenizer)
     dataset = sft_dataset(train_rows, recipe.model, recipe.sft.max_train_rows)
     log.info("SFT on %d rows (%s)", len(dataset), recipe.model.task)
 
@@ -91,7 +92,7 @@ def run_sft(recipe: Recipe, train_rows: pa.Table, tokenizer_dir: Path, out_dir: 
         model=model,
         args=sft_args(recipe, ckpt_dir),
         train_dataset=dataset,
-        processing_class=processor if recipe.model.task == "img2svg" else tokenizer,
+        processing_class=processor if recipe.model.task == "img2svg" else tokenizer_of(processor),
         # tables are flushed before any caller's on_save sees the checkpoint
         callbacks=[logger, budget, FlushTables(lambda: flush()), *(callbacks or [])],
     )

@@ -76,3 +76,34 @@ def test_hub_loads_the_train_and_the_test_split(monkeypatch):
     calls.clear()
     assert set(load_rows(DataConfig(source="hf", hf_test_split=None))["source_split"].to_pylist()) == {"train"}
     assert calls == ["train"]
+
+def test_text2svg_sets_load_from_local_copies(tmp_path):
+    """Flickr30k (prompts only, five captions per image), MM-Icons and MM-Illustrations
+    (caption + SVG) come out in the corpus's columns, from a local copy of the hub layout."""
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import pytest
+
+    from rlrf.data.sources import RAW_COLUMNS, load_text2svg_set
+
+    svg = '<svg xmlns="http://www.w3.org/2000/svg"><circle r="3"/></svg>'
+    pq.write_table(pa.table({"img_id": ["7", "8"], "caption": [["a dog", "a brown dog"], ["a cat"]],
+                             "filename": ["7.jpg", "8.jpg"]}), tmp_path / "flickr.parquet")
+    (tmp_path / "icons.jsonl").write_text(json.dumps({"id": 1, "svg": svg, "description": "a dot"}) + "\n")
+
+    flickr = load_text2svg_set("flickr30k", str(tmp_path / "flickr.parquet"))
+    assert tuple(flickr.column_names) == RAW_COLUMNS
+    assert flickr["sample_id"].to_pylist() == ["7_0", "7_1", "8"]
+    assert flickr["caption"].to_pylist() == ["a dog", "a brown dog", "a cat"]
+    assert flickr["svg"].null_count == 3 and set(flickr["kind"].to_pylist()) == {"caption_only"}
+
+    icons = load_text2svg_set("mm_icons", str(tmp_path / "icons.jsonl"))
+    assert icons.to_pylist()[0] | {"license": None} == {
+        "sample_id": "1", "source": "mm_icons", "kind": "text2svg", "svg": svg, "caption": "a dot", "license": None}
+    assert load_text2svg_set("flickr30k", str(tmp_path / "flickr.parquet"), max_rows=2).num_rows == 2
+    with pytest.raises(ValueError, match="needs column"):
+        load_text2svg_set("mm_illustrations", str(tmp_path / "flickr.parquet"))
+    with pytest.raises(ValueError, match="valid: flickr30k"):
+        load_text2svg_set("coco")

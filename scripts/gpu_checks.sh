@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The checks that need a GPU (pytest marker `gpu`): real `device: cuda` SFT -> GRPO -> eval steps
+# on the tiny model of every family in bf16, metric networks on the GPU, and vLLM roll-outs
+# when vLLM is importable. Under 10 minutes on one H100.
+#
+#   bash scripts/gpu_checks.sh prepare   # here, with PyPI / Debian access: wheels + debs into .whl/
+#   bash scripts/gpu_checks.sh           # on the GPU machine (device tool: carry [".whl"]): install, run
+#
+# The lent GPU machines have python3 with torch, accelerate, numpy, pyarrow, ... but no PyPI:
+# what the pipeline needs beyond that image travels as wheels (pinned by constraints.txt, for
+# the image's CPython 3.12) and Cairo as Debian packages unpacked under .whl/root (never /).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+WHEELS=.whl
+PKGS=(transformers trl datasets dill multiprocess pydantic pydantic_core annotated-types typing-inspection
+      CairoSVG cairocffi cffi pycparser tinycss2 cssselect2 defusedxml webencodings pebble duckdb tokenizers)
+
+if [ "${1:-run}" = prepare ]; then
+  PY=${PY:-python3}
+  mkdir -p "$WHEELS/deb"
+  pins=()
+  for p in "${PKGS[@]}"; do
+    pins+=("$(grep -i "^${p}==" constraints.txt || echo "$p")")
+  done
+  "$PY" -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+    --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
+    -d "$WHEELS" "${pins[@]}"
+  (cd "$WHEELS/deb" && apt-get download -q libcairo2 libpixman-1-0 libxcb-render0 libxcb-shm0 libxrender1 >/dev/null)
+  du -sh "$WHEELS"
+  exit 0
+fi
+
+PY=${PY:-python3}
+nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
+if ! "$PY" -c 'import trl, cairosvg' 2>/dev/null; then
+  "$PY" -m venv --system-site-packages .gpu-venv
+  PY=.gpu-venv/bin/python
+  "$PY" -m pip install -q --no-index --no-deps "$WHEELS"/*.whl
+  "$PY" -m pip install -q --no-index --no-deps --no-build-isolation -e .
+  if ! ldconfig -p | grep -q libcairo.so.2; then
+    mkdir -p "$WHEELS/root"
+    for f in "$WHEELS"/deb/*.deb; do dpkg -x "$f" "$WHEELS/root"; done
+    export LD_LIBRARY_PATH="$PWD/$WHEELS/root/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}"
+  fi
+fi
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1
+"$PY" -c 'import torch; assert torch.cuda.is_available(), "no CUDA device visible"; print(torch.cuda.get_device_name())'
+timeout "${GPU_CHECKS_TIMEOUT_S:-540}" "$PY" -m pytest -q -p no:cacheprovider -m gpu -rs tests/train/test_gpu.py
