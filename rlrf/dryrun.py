@@ -282,18 +282,21 @@ def _grpo(recipe: Recipe, arch: Architecture, out: DryRun, gpu_gib: float, promp
     completions = g.prompts_per_step * g.num_generations
     length = prompt_len + g.max_completion_length
     out.lines.append(f"grpo: {_zero_label(hw)} ({hw.source})")
-    if completions % (n * g.grad_accum):
+    k = g.updates_per_generation  # one roll-out batch feeds k optimiser updates (rlrf.train.grpo.grpo_args)
+    if completions % (k * n * g.grad_accum):
         out.problems.append(
             f"grpo: prompts_per_step x num_generations = {g.prompts_per_step} x {g.num_generations} = {completions} "
-            f"completions do not divide by GPUs x grad_accum = {n} x {g.grad_accum} = {n * g.grad_accum}")
+            f"completions do not divide by updates_per_generation x GPUs x grad_accum = {k} x {n} x {g.grad_accum} "
+            f"= {k * n * g.grad_accum}")
         return
-    micro = completions // (n * g.grad_accum)
+    micro = completions // (k * n * g.grad_accum)
     out.numbers.update(grpo_completions=completions, grpo_micro_batch=micro)
     out.lines.append(
         f"  batch: {g.prompts_per_step} prompts x {g.num_generations} roll-outs = {completions} completions/step "
-        f"/ ({n} GPU(s) x {g.grad_accum} accumulation) = {micro} sequences per GPU micro-step; "
+        f"/ ({k} update(s) x {n} GPU(s) x {g.grad_accum} accumulation) = {micro} sequences per GPU micro-step; "
         f"<= {completions * length:,} tokens/step (prompt {prompt_len} + completion <= {g.max_completion_length}); "
-        f"steps: {g.max_steps}; roll-outs in all: {g.max_steps * completions:,}")
+        f"steps: {g.max_steps} roll-out batches ({g.max_steps * k * g.num_iterations} optimiser updates); "
+        f"roll-outs in all: {g.max_steps * completions:,}")
     dtype_b = DTYPE_BYTES[recipe.model.dtype]
     ckpt = g.gradient_checkpointing and hw.on_gpu
     parts = {**state_bytes(arch.n_params, recipe.model.dtype, hw), **activation_bytes(arch, micro, length, ckpt)}

@@ -226,7 +226,10 @@ def load_text2svg_set(name: str, hf_id_or_path: str | None = None, split: str | 
         except Exception as exc:  # noqa: BLE001 - the hub raises many types; say which set failed
             raise RuntimeError(f"could not load Text2SVG set {name} from {where!r}: {exc}. Offline? "
                                "Pass a local Parquet/JSON copy with the same columns.") from exc
-    return _text2svg_columns(table, name, spec, where, max_rows)
+    rows = _text2svg_columns(table, name, spec, where, max_rows)
+    # the split the rows came from (a local copy may be either: unknown, so the hash bucket decides)
+    tag = None if path.exists() else split or spec["hf_split"]
+    return _conform(rows.append_column("source_split", pa.array([tag] * rows.num_rows, pa.string())))
 
 
 def _read_local(path: Path) -> pa.Table:

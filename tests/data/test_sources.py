@@ -101,7 +101,8 @@ def test_text2svg_sets_load_from_local_copies(tmp_path):
 
     icons = load_text2svg_set("mm_icons", str(tmp_path / "icons.jsonl"))
     assert icons.to_pylist()[0] | {"license": None} == {
-        "sample_id": "1", "source": "mm_icons", "kind": "text2svg", "svg": svg, "caption": "a dot", "license": None}
+        "sample_id": "1", "source": "mm_icons", "kind": "text2svg", "svg": svg, "caption": "a dot", "license": None,
+        "source_split": None}
     assert load_text2svg_set("flickr30k", str(tmp_path / "flickr.parquet"), max_rows=2).num_rows == 2
     with pytest.raises(ValueError, match="needs column"):
         load_text2svg_set("mm_illustrations", str(tmp_path / "flickr.parquet"))
