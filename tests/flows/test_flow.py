@@ -4,19 +4,12 @@ import json
 from pathlib import Path
 
 import pytest
-from prefect.testing.utilities import prefect_test_harness
 
 from rlrf.artifacts import Manifest, Store, connect
 
 pytestmark = pytest.mark.slow
 
 MICRO = Path(__file__).with_name("micro.yaml")
-
-
-@pytest.fixture(scope="module")
-def harness():
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
 
 
 @pytest.fixture(scope="module")
