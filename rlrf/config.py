@@ -218,7 +218,14 @@ class EvalConfig(Section):
     temperature: float = Field(1.0, gt=0)
     max_new_tokens: int = Field(1024, gt=0)
     batch_size: int = Field(8, gt=0)
-    models: list[str] = Field(default_factory=lambda: ["sft", "rlrf", "vtracer", "potrace"])
+    models: list[str] = Field(
+        default_factory=lambda: ["sft", "rlrf", "vtracer", "potrace"],
+        description="sft, rlrf (decoding per do_sample), sft_greedy / rlrf_greedy (always greedy), "
+        "vtracer, potrace, blank",
+    )
+    greedy_splits: list[str] | None = Field(
+        None, description="splits the *_greedy models are scored on (None = every eval split)"
+    )
     dino_model: str = "facebook/dinov2-base"
     lpips_net: Literal["vgg", "alex"] = "vgg"
     lpips_weights: str | None = Field(None, description="local LPIPS weights; None = the package's bundled ones")

@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 
 # model label -> the upstream stage whose `model/` folder holds it
 MODEL_STAGES = {"sft": "sft", "rlrf": "grpo"}
+# `<model>_greedy`: the same model decoded greedily, whatever eval.do_sample says, so one run
+# reports both seeded sampling and greedy decoding
+GREEDY = "_greedy"
 # `blank`: a white canvas for every sample. A reference row, not a system: on mostly-white
 # targets MSE/SSIM reward drawing nothing, so a model is only useful where it beats this.
 BLANK_SVG = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1 1"/>'
@@ -50,17 +53,19 @@ def _predictor(label: str, recipe: Recipe, upstream: dict[str, Path]):
         return baseline_predictor(label, recipe.eval, recipe.render)
     if label == "blank":
         return blank_predictor
-    if label not in MODEL_STAGES:
-        raise ValueError(f"eval.models: unknown model label {label!r}; valid: "
-                         f"{', '.join([*MODEL_STAGES, *BASELINES, 'blank'])}")
+    base = label.removesuffix(GREEDY)
+    if base not in MODEL_STAGES:
+        valid = [*MODEL_STAGES, *(m + GREEDY for m in MODEL_STAGES), *BASELINES, "blank"]
+        raise ValueError(f"eval.models: unknown model label {label!r}; valid: {', '.join(valid)}")
     from rlrf.models.factory import load_trained
 
-    stage = MODEL_STAGES[label]
+    stage = MODEL_STAGES[base]
     if stage not in upstream:
         raise FileNotFoundError(f"eval.models lists {label!r} but no finished '{stage}' stage was given")
     model, processor = load_trained(upstream[stage] / "model")
     model.eval()
-    return model_predictor(model, processor, recipe.eval, recipe.render,
+    cfg = recipe.eval.model_copy(update={"do_sample": False}) if label.endswith(GREEDY) else recipe.eval
+    return model_predictor(model, processor, cfg, recipe.render,
                            image_size=recipe.model.image_size, task=recipe.model.task)
 
 
@@ -84,7 +89,8 @@ def run_eval(recipe: Recipe, upstream: dict[str, Path], out_dir: Path) -> dict:
     predictions, metrics = [], []
     for label in recipe.eval.models:
         predict = _predictor(label, recipe, upstream)
-        for split in splits:
+        only = recipe.eval.greedy_splits if label.endswith(GREEDY) else None
+        for split in [s for s in splits if only is None or s in only]:
             rows = eval_rows(samples, split, recipe.eval.max_samples_per_split, recipe.seed)
             t = time.time()
             set_seed(recipe.seed)  # sampled decoding draws the same random stream for every model

@@ -25,6 +25,9 @@ def _metrics_rows():
                     "mse": None if gt_failed else 0.01 * (i + 1) + shift,
                     "ssim": None if gt_failed else 0.9 - 0.01 * i - shift,
                     "dino": None, "lpips": None if model == "vtracer" else 0.2 + shift,
+                    "ink_iou": None if gt_failed else 0.1 * i,
+                    "ink_pred": None if gt_failed else 0.05 * i, "ink_gt": None if gt_failed else 0.2,
+                    "ink_ratio": None if gt_failed else 0.25 * i,
                     "code_eff": None if gt_failed else 100 - 10 * i,
                     "gt_tokens": 500, "pred_tokens": 400 + 10 * i,
                     "render_ok": not failed,
@@ -123,6 +126,10 @@ def test_leaderboard_one_row_per_model_and_split(con):
     fonts = by[("rlrf", "ood_fonts")]
     assert fonts["n_gt_render_failed"] == 1 and fonts["n_scored"] == 3
     assert fonts["mse"] == pytest.approx((0.11 + 0.12 + 0.13) / 3)
+    assert sft["ink_iou"] == pytest.approx(0.15)
+    assert sft["ink_ratio_median"] == pytest.approx(0.375)  # median of 0, .25, .5, .75
+    assert sft["target_ink_share_median"] == pytest.approx(0.2)
+    assert sft["low_ink_rate"] == pytest.approx(0.25)  # only the row with no ink
 
 
 def test_ood_gap_is_difference_of_means(con):
