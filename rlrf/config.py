@@ -85,6 +85,14 @@ class CurateConfig(Section):
     round_decimals: int | None = Field(
         2, ge=1, description="round fractional parts to this many digits (paper App. A; None = keep)"
     )
+    grid: int | None = Field(
+        None, ge=8, description="redraw every SVG on a grid x grid integer canvas, absolute paths "
+        "(IconShop/OmniSVG; rlrf.data.grid); None = keep the geometry as written"
+    )
+    grid_max_distance: float = Field(
+        0.03, gt=0, le=1, description="drop rows whose grid redraw differs from the original render by more "
+        "than this mean absolute pixel difference (text, gradients, clips the redraw cannot keep)"
+    )
     max_url_chars: int = Field(100, ge=0, description="drop SVGs with a URL longer than this")
     max_base64_chars: int = Field(512, ge=0, description="drop SVGs with an embedded base64 payload longer than this")
     drop_external_images: bool = True
@@ -162,7 +170,9 @@ class SFTConfig(Section):
     max_train_rows: int | None = Field(None, gt=0)
     logging_steps: int = Field(10, gt=0)
     save_steps: int = Field(200, gt=0)
-    time_budget_s: float | None = Field(None, gt=0, description="stop training after this many seconds")
+    time_budget_s: float | None = Field(
+        None, gt=0, description="guard: stop (loudly) after this many seconds; the length is epochs/max_steps"
+    )
     lr_scheduler: str = Field("cosine", description="transformers scheduler name (linear, cosine, constant, ...)")
     gradient_checkpointing: bool = Field(False, description="GPU only; always off on CPU")
     deepspeed: str | None = Field(None, description="DeepSpeed JSON (e.g. recipes/accelerate/zero2.json)")
@@ -189,7 +199,9 @@ class GRPOConfig(Section):
     save_steps: int = Field(50, gt=0)
     use_vllm: bool = False
     vllm_mode: Literal["colocate", "server"] = "colocate"
-    time_budget_s: float | None = Field(None, gt=0)
+    time_budget_s: float | None = Field(
+        None, gt=0, description="guard: stop (loudly) after this many seconds; the length is max_steps"
+    )
     grad_accum: int = Field(1, gt=0, description="optimiser micro-steps per step (completions split evenly)")
     loss_type: str = Field("dapo", description="TRL loss normalisation: grpo, dapo, dr_grpo, bnpo")
     gradient_checkpointing: bool = Field(False, description="GPU only; always off on CPU")
