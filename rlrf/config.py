@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 
 class RecipeError(ValueError):
@@ -39,9 +39,6 @@ class RenderConfig(Section):
     max_use: int = Field(256, ge=0, description="more <use> references are rejected (fan-out bombs)")
     max_dimension: float = Field(
         1e6, gt=0, description="any number in geometry beyond this is rejected (cairo fixed point: ±8e6)"
-    )
-    near_white_threshold: float = Field(
-        0.99, gt=0, le=1, description="share of near-white pixels above which a render counts as blank"
     )
     allow_data_images: bool = Field(
         False,
@@ -179,10 +176,25 @@ class SFTConfig(Section):
 
 
 class GRPOConfig(Section):
-    max_steps: int = Field(500, gt=0)
+    """GRPO knobs. Step counts (`max_steps`, `lr_decay_steps`, `save_steps`, reward warm-up
+    `steps`) are roll-out batches, the paper's / EasyR1's training steps; with
+    `updates_per_generation: k` TRL's `global_step` counts k optimiser updates per batch."""
+
+    max_steps: int = Field(500, gt=0, description="roll-out batches (RLRF: 500)")
     learning_rate: float = Field(1e-5, gt=0)
-    lr_decay: float = Field(0.7, ge=0, lt=1, description="cut the lr by this share every lr_decay_steps")
-    lr_decay_steps: int = Field(100, gt=0)
+    lr_decay_factor: float = Field(
+        0.7, gt=0, le=1, description="multiply the lr by this every lr_decay_steps (RLRF: 0.7 every 100 steps)"
+    )
+    lr_decay_steps: int = Field(100, gt=0, description="roll-out batches between lr cuts")
+    updates_per_generation: int = Field(
+        1, ge=1,
+        description="optimiser updates (mini-batches) per roll-out batch: EasyR1/verl rollout_batch_size / "
+        "global_batch_size; > 1 makes the policy drift from the sampler so the clip range acts (TRL "
+        "steps_per_generation = this x grad_accum)",
+    )  # fmt: skip
+    num_iterations: int = Field(
+        1, ge=1, description="passes over each roll-out batch (GRPO's mu, EasyR1 ppo_epochs; TRL num_iterations)"
+    )
     prompts_per_step: int = Field(32, gt=0)
     num_generations: int = Field(64, ge=2, description="roll-outs per prompt")
     temperature: float = Field(1.1, gt=0)
@@ -208,6 +220,16 @@ class GRPOConfig(Section):
     deepspeed: str | None = Field(None, description="DeepSpeed JSON (e.g. recipes/accelerate/zero3.json)")
     vllm_gpu_memory_utilization: float = Field(0.3, gt=0, le=1, description="colocate mode: vLLM share of GPU memory")
     vllm_server_base_url: str | None = Field(None, description="server mode: URL of `trl vllm-serve`")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed_lr_decay(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "lr_decay" in data:
+            raise ValueError(
+                "grpo.lr_decay was renamed: it was the share cut (0.7 = lr x 0.3); write "
+                "grpo.lr_decay_factor, the multiplier (the paper's 'multiplied by 0.7' = 0.7)"
+            )
+        return data
 
 
 class BaselineConfig(Section):

@@ -66,3 +66,17 @@ def test_saved_recipe_round_trips(tmp_path):
     save_recipe(r, tmp_path / "recipe.yaml")
     again = load_recipe(tmp_path / "recipe.yaml")
     assert again == r and again.section_hash("grpo") == r.section_hash("grpo")
+
+
+def test_paper_scale_grpo_follows_the_paper_and_easyr1():
+    """lr × 0.7 every 100 steps (a multiplier, not a share cut) and several updates per
+    roll-out batch, so the clip range acts (EasyR1: rollout 512 / global batch 128)."""
+    for name in ("qwen2.5-vl-3b", "qwen2.5-vl-7b"):
+        g = load_recipe(name).grpo
+        assert (g.lr_decay_factor, g.lr_decay_steps, g.learning_rate) == (0.7, 100, 1e-5)
+        assert g.updates_per_generation > 1
+
+
+def test_old_lr_decay_key_is_refused_with_its_meaning():
+    with pytest.raises(RecipeError, match="lr_decay_factor"):
+        parse_recipe({"name": "x", "grpo": {"lr_decay": 0.7}}, origin="x.yaml")

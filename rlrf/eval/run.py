@@ -5,6 +5,11 @@ with the same metrics. `evaluate_split` takes any predictor `rows -> [(text, n_t
 seconds)]`, renders GT and predictions through the shared render pool at the metric
 size, and returns two Arrow tables: `predictions` and `metrics` (grain: one row per
 model_label x dataset x sample_id). Per-sample failures are values in those rows.
+
+Predictions go through StarVector's own post-processing, not the reward gate: a
+truncated SVG is closed (`extract_svg(text)`) and still scored, a failed render is
+scored as a white canvas. GRPO rewards score such roll-outs −1 instead
+(`rlrf.rewards.rendering`); README "Rewards vs evaluation" puts the rules side by side.
 """
 
 from __future__ import annotations
@@ -121,7 +126,7 @@ def evaluate_split(
     if len(outputs) != n:
         raise ValueError(f"{model_label}: predictor returned {len(outputs)} outputs for {n} rows")
     texts = [t or "" for t, _, _ in outputs]
-    svg_preds = [extract_svg(t) for t in texts]
+    svg_preds = [extract_svg(t) for t in texts]  # closes truncated SVGs, as StarVector does
 
     size = cfg.render_size
     gt_renders = _render_many(gt_svgs, size, render_limits)

@@ -5,6 +5,13 @@ length term is warmed up (its weight ramps in) to avoid early length collapse. A
 EasyR1's composite rewards, every component is computed once per batch and returned,
 so the GRPO stage can store each in the `rollouts` table. Each component is also a TRL
 reward function on its own (TRL applies `reward_weights`; use `warmup_weight` there).
+
+A roll-out that fails the reward layer's gate (`rlrf.rewards.rendering`: no `<svg`, no
+closing `</svg>` within the budget, unparsable XML) scores −1 on every component here,
+whatever a component returned, so no term (a user's dotted reward included) is paid on
+top of it and the total is the floor −Σ w_k (the reference's short-circuit to −1,
+HTplex/rlrf-rewarder `svg_compute_score`). The built-in terms apply the same gate
+themselves, blank and failed renders included, so TRL's per-term path agrees.
 """
 
 from __future__ import annotations
@@ -14,6 +21,10 @@ import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
+
+from rlrf.rewards.base import INVALID
+from rlrf.rewards.rendering import prediction_svgs
+from rlrf.svg.render import RenderFailure
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +71,12 @@ class WeightedSum:
         step = _step(columns)
         out: dict[str, list[float]] = {}
         total = np.zeros(len(completions), dtype=np.float64)
+        gated = [isinstance(s, RenderFailure) for s in prediction_svgs(completions, False)]
         for fn, weight, warmup in zip(self.funcs, self.weights, self.warmups, strict=True):
-            values = [math.nan if v is None else float(v) for v in fn(completions, **columns)]
+            values = [
+                INVALID if bad else math.nan if v is None else float(v)
+                for bad, v in zip(gated, fn(completions, **columns), strict=True)
+            ]
             out[fn.__name__] = values
             total += warmup_weight(weight, warmup, step) * np.nan_to_num(
                 np.asarray(values), nan=0.0

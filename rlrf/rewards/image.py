@@ -1,8 +1,9 @@
 """Image rewards: compare the roll-out's render with the target's (RLRF Sec. 3.2).
 
 `ImageReward` does the shared part once: extract the SVG, render prediction and target
-through the shared pool (cached per batch), give −1 to a prediction that does not
-render or renders near-white, None when the *target* cannot be rendered (no signal;
+through the shared pool (cached per batch), give −1 to a prediction that fails the
+reward layer's gate (unfinished, unparsable, not rendering or blank: see
+`rlrf.rewards.rendering`), None when the *target* cannot be rendered (no signal;
 TRL's weighted sum skips NaN), and hand the valid pairs to `score_pairs` in one batch.
 
 Pixel rewards follow the authors' reward server, HTplex/rlrf-rewarder
@@ -131,7 +132,7 @@ class PixelMSEReward(ImageReward):
     own MSE (`rlrf.eval.metrics.mse`, StarVector's definition), so the policy is optimised
     for exactly what the leaderboard reports. Unlike the standardised `l2`, it counts how
     much ink is drawn, so stray strokes cost reward; blank output still scores −1 through
-    the near-white rule shared by every image reward."""
+    the blank rule shared by every reward term."""
 
     def __init__(self, name, size, render, strip_text=False, scale: float = 4.0):
         super().__init__(name, size, render, strip_text)

@@ -6,6 +6,11 @@ target length, 0.75 at equal length, 0 at 1.5x, −1 from 2x. Alone it rewards e
 shorter outputs, which the paper reports as length collapse; following
 `reward_svg_length_juan` we give −1 below half the target length. Lengths are in tokens
 of the policy's tokenizer (characters only when no tokenizer is given).
+
+The length term is paid only on top of a scoreable roll-out: one that is unfinished (no
+`</svg>` within the budget), does not parse, fails to render or renders blank scores −1
+here too, as the reference's `svg_compute_score` short-circuits the whole score to −1
+(the gate is `rlrf.rewards.rendering.prediction_renders`, shared with every term).
 """
 
 from __future__ import annotations
@@ -15,8 +20,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from rlrf.config import RenderConfig
 from rlrf.rewards.base import INVALID, completion_text
+from rlrf.rewards.rendering import prediction_renders, prediction_svgs
 from rlrf.svg.extract import extract_svg
+from rlrf.svg.render import RenderFailure
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +39,24 @@ def length_reward(pred_len: int, gt_len: int) -> float:
 
 
 class LengthReward:
-    """`length` as a TRL reward; reads `gt_n_tokens` when the dataset has it, else tokenises `gt_svg`."""
+    """`length` as a TRL reward; reads `gt_n_tokens` when the dataset has it, else tokenises `gt_svg`.
 
-    def __init__(self, name: str = "length", tokenizer=None):
+    With `render` (and `size`, the image rewards' render size) the full validity gate
+    applies, blank and failed renders included (a cache hit when image terms rendered
+    the batch already); without it only the text checks (unfinished, unparsable) do.
+    """
+
+    def __init__(
+        self,
+        name: str = "length",
+        tokenizer=None,
+        render: RenderConfig | None = None,
+        size: int | None = None,
+        strip_text: bool = False,
+    ):
         self.__name__ = name
         self.tokenizer = tokenizer
+        self.render, self.size, self.strip_text = render, size, strip_text
         if tokenizer is None:
             log.warning("reward %r: no tokenizer given, measuring length in characters", name)
 
@@ -46,7 +67,15 @@ class LengthReward:
             len(ids) for ids in self.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
         ]
 
+    def _valid(self, completions) -> list[bool]:
+        if self.render is not None and self.size is not None:
+            checked = prediction_renders(completions, self.size, self.render, self.strip_text)
+        else:
+            checked = prediction_svgs(completions, self.strip_text)
+        return [not isinstance(c, RenderFailure) for c in checked]
+
     def __call__(self, completions, gt_svg=None, gt_n_tokens=None, **columns) -> list[float]:
+        valid = self._valid(completions)
         texts = []
         for completion in completions:
             text = completion_text(completion)
@@ -58,4 +87,6 @@ class LengthReward:
             gt = self._lengths(gt_svg)
         else:
             raise ValueError(f"reward {self.__name__!r} needs `gt_svg` or `gt_n_tokens`")
-        return [length_reward(p, g) for p, g in zip(pred, gt, strict=True)]
+        return [
+            length_reward(p, g) if ok else INVALID for ok, p, g in zip(valid, pred, gt, strict=True)
+        ]

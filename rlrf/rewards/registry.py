@@ -151,7 +151,8 @@ def _build_vlm_judge(spec, render, size, tokenizer=None, task=None):
 def _build_length(spec, render, size, tokenizer=None, task=None):
     from rlrf.rewards.length import LengthReward
 
-    return LengthReward(spec.name, tokenizer)
+    # the render settings of the image terms, so the length term shares their validity gate
+    return LengthReward(spec.name, tokenizer, render, _size(spec, size), _strip_text(spec, task))
 
 
 def _import_dotted(path: str) -> Any:

@@ -6,6 +6,22 @@ TRL calls them one after another on the same completions, so renders are cached 
 hash of the SVG text: predictions in a small byte-bounded LRU (about one batch), ground
 truths in a larger one (they repeat every epoch). Renders go through the shared
 `RenderPool`, in parallel, with its hard time and memory limits.
+
+Which roll-outs are scored at all is decided here, once, for every reward term (image,
+perceptual, text and length): the authors' reward server
+(HTplex/rlrf-rewarder `svg_rewarder.py::svg_compute_score`) short-circuits the whole
+score to −1 for a prediction that
+
+- has no `<svg`, or never closes its root `</svg>` within the length budget
+  (unfinished: a roll-out cut at the dynamic max length earns no partial credit),
+- does not parse as XML, or fails to render,
+- renders blank (`rlrf.svg.render.is_blank`: mean ≥ 254 or max − min < 5).
+
+`prediction_renders` returns these as `RenderFailure`s (reasons `rejected:no_svg`,
+`rejected:unfinished`, `rejected:parse_error`, …, `blank`) and every term turns a
+failure into −1, so no term pays on top of an invalid roll-out. Evaluation does not use
+this gate: it keeps StarVector's post-processing (truncated SVGs closed, failed renders
+scored as a white canvas), see `rlrf.svg.extract` and README "Rewards vs evaluation".
 """
 
 from __future__ import annotations
@@ -19,9 +35,9 @@ import numpy as np
 
 from rlrf.config import RenderConfig
 from rlrf.rewards.base import completion_text
-from rlrf.svg.extract import extract_svg
+from rlrf.svg.extract import extract_svg, is_well_formed
 from rlrf.svg.pool import shared_pool
-from rlrf.svg.render import RenderFailure, is_near_white
+from rlrf.svg.render import RenderFailure, is_blank
 from rlrf.svg.sanitize import strip_text as strip_text_elements
 
 
@@ -67,14 +83,14 @@ def _key(svg: str, size: int, limits: RenderConfig) -> str:
     return f"{digest}:{size}:{hash(limits)}"
 
 
-def _blank_is_failure(result: np.ndarray | RenderFailure, limits: RenderConfig):
-    if isinstance(result, np.ndarray) and is_near_white(result, limits.near_white_threshold):
-        return RenderFailure("near_white", "blank render")
+def _blank_is_failure(result: np.ndarray | RenderFailure):
+    if isinstance(result, np.ndarray) and is_blank(result):
+        return RenderFailure("blank", "blank render (mean >= 254 or max - min < 5)")
     return result
 
 
 def render_cached(
-    svgs: Sequence[str | None],
+    svgs: Sequence[str | RenderFailure | None],
     size: int,
     limits: RenderConfig,
     cache: _ByteLRU,
@@ -82,14 +98,18 @@ def render_cached(
 ) -> list[np.ndarray | RenderFailure]:
     """Render each SVG (long edge `size`, padded to a white square), hitting `cache` first.
 
-    With `blank_fails`, a near-white render is stored and returned as a failure, so the
-    check runs once per distinct SVG, not once per reward.
+    With `blank_fails`, a blank render is stored and returned as a failure, so the
+    check runs once per distinct SVG, not once per reward. An entry that is already a
+    `RenderFailure` (refused before rendering) is passed through.
     """
     out: list[np.ndarray | RenderFailure | None] = [None] * len(svgs)
     todo: dict[str, list[int]] = {}
     for i, svg in enumerate(svgs):
         if svg is None:
             out[i] = RenderFailure("rejected:no_svg", "no <svg> in the completion")
+            continue
+        if isinstance(svg, RenderFailure):
+            out[i] = svg
             continue
         key = _key(svg, size, limits) + (":b" if blank_fails else "")
         hit = cache.get(key)
@@ -102,30 +122,44 @@ def render_cached(
         results = shared_pool(limits).render_many([svgs[todo[k][0]] for k in keys], size)
         for key, result in zip(keys, results, strict=True):
             if blank_fails:
-                result = _blank_is_failure(result, limits)
+                result = _blank_is_failure(result)
             cache.put(key, result)
             for i in todo[key]:
                 out[i] = result
     return out  # type: ignore[return-value]
 
 
-def prediction_svgs(completions: Sequence, strip_text: bool) -> list[str | None]:
-    """SVG text of each completion (extracted, `<text>` removed for Text2SVG), None when absent."""
-    svgs = []
-    for completion in completions:
-        svg = extract_svg(completion_text(completion))
-        if svg is not None and strip_text:
-            svg = strip_text_elements(svg)
-        svgs.append(svg)
-    return svgs
+def prediction_svg(completion, strip_text: bool = False) -> str | RenderFailure:
+    """The roll-out's SVG if it may be scored, else why not (see the module docstring)."""
+    text = completion_text(completion)
+    svg = extract_svg(text, close_truncated=False)
+    if svg is None:
+        if extract_svg(text) is None:
+            return RenderFailure("rejected:no_svg", "no <svg> in the completion")
+        return RenderFailure("rejected:unfinished", "no </svg> closes the root within the budget")
+    if not is_well_formed(svg):
+        return RenderFailure("rejected:parse_error", "the SVG does not parse as XML")
+    return strip_text_elements(svg) if strip_text else svg
+
+
+def prediction_svgs(completions: Sequence, strip_text: bool) -> list[str | RenderFailure]:
+    """`prediction_svg` of each completion."""
+    return [prediction_svg(c, strip_text) for c in completions]
+
+
+def prediction_renders(
+    completions: Sequence, size: int, limits: RenderConfig, strip_text: bool = False
+) -> list[np.ndarray | RenderFailure]:
+    """Each roll-out's render, or the `RenderFailure` that makes every term score it −1."""
+    svgs = prediction_svgs(completions, strip_text)
+    return render_cached(svgs, size, limits, PRED_CACHE, blank_fails=True)
 
 
 def render_predictions(
     completions: Sequence, size: int, limits: RenderConfig, strip_text: bool = False
 ) -> list[np.ndarray | None]:
-    """Renders usable for scoring; None for a failed or near-white render (scored −1)."""
-    svgs = prediction_svgs(completions, strip_text)
-    renders = render_cached(svgs, size, limits, PRED_CACHE, blank_fails=True)
+    """Renders usable for scoring; None where `prediction_renders` failed (scored −1)."""
+    renders = prediction_renders(completions, size, limits, strip_text)
     return [r if isinstance(r, np.ndarray) else None for r in renders]
 
 

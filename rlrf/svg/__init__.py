@@ -2,7 +2,7 @@
 
 from rlrf.svg.extract import extract_svg
 from rlrf.svg.pool import RenderPool, shared_pool
-from rlrf.svg.render import RenderFailure, RenderResult, is_near_white, render
+from rlrf.svg.render import RenderFailure, RenderResult, is_blank, render
 from rlrf.svg.sanitize import SvgRejected, sanitize, strip_text
 
 __all__ = [
@@ -11,7 +11,7 @@ __all__ = [
     "RenderResult",
     "SvgRejected",
     "extract_svg",
-    "is_near_white",
+    "is_blank",
     "render",
     "sanitize",
     "shared_pool",

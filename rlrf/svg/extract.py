@@ -2,21 +2,37 @@
 
 Policies wrap SVG in code fences and prose, and roll-outs cut at the length limit end
 mid-element (RLRF, arXiv 2505.20793, Sec. 3.3: dynamic max length truncates). We keep
-the first `<svg ...>` … `</svg>`; a truncated document is closed sensibly (drop the cut
-tag, close the elements still open) so a long-but-correct prefix still renders and scores.
+the first `<svg ...>` … `</svg>`. Two callers, two rules for an unfinished document:
+
+- evaluation (`rlrf.eval.run`) keeps StarVector's post-processing: a truncated document
+  is closed sensibly (drop the cut tag, close the elements still open) so a
+  long-but-correct prefix still renders, and eval numbers stay comparable with theirs;
+- rewards (`rlrf.rewards.rendering`) call `extract_svg(text, close_truncated=False)`: a
+  roll-out that has not closed its root `</svg>` within the length budget is unfinished
+  and scores −1 on every term, as in the authors' reward server (HTplex/rlrf-rewarder
+  `svg_rewarder.py::svg_compute_score` returns overall −1 for an SVG that does not
+  parse), so a roll-out cut at the dynamic max length earns no partial credit.
 """
 
 from __future__ import annotations
 
 import re
+import xml.etree.ElementTree as ET
 
 _SVG_OPEN = re.compile(r"<svg[\s>/]", re.IGNORECASE)
 _SVG_CLOSE = re.compile(r"</svg\s*>", re.IGNORECASE)
 _TAG = re.compile(r"<(/?)([A-Za-z_][\w:.-]*)((?:[^<>\"']|\"[^\"]*\"|'[^']*')*?)(/?)>")
 
 
-def extract_svg(completion: str) -> str | None:
-    """Return the SVG document in `completion`, closing a truncated one; None when there is no `<svg`."""
+_DECLARATION = re.compile(r"<!\s*(DOCTYPE|ENTITY|ELEMENT|ATTLIST)", re.IGNORECASE)
+
+
+def extract_svg(completion: str, close_truncated: bool = True) -> str | None:
+    """Return the SVG document in `completion`; None when there is no `<svg`.
+
+    An unfinished document (no `</svg>` closing the root) is closed when
+    `close_truncated` (evaluation), else None (rewards; see the module docstring).
+    """
     if not isinstance(completion, str):
         return None
     start = _SVG_OPEN.search(completion)
@@ -36,7 +52,22 @@ def extract_svg(completion: str) -> str | None:
             depth += 0 if self_closing else 1
             if depth == 0:  # the root itself is <svg .../>
                 return text[: tag_end + 1]
-    return _close_truncated(text)
+    return _close_truncated(text) if close_truncated else None
+
+
+def is_well_formed(svg: str) -> bool:
+    """True when `svg` parses as XML (expat), the reward's "does it parse" check.
+
+    Documents with DTD declarations are refused unparsed: the renderer rejects them
+    anyway (no entity expansion), and refusing here keeps expat away from entity bombs.
+    """
+    if _DECLARATION.search(svg):
+        return False
+    try:
+        ET.fromstring(svg)
+    except (ET.ParseError, ValueError):
+        return False
+    return True
 
 
 def _close_truncated(text: str) -> str:

@@ -156,14 +156,17 @@ def render(
         return RenderFailure("render_error", f"{type(exc).__name__}: {exc}"[:300])
 
 
-def is_near_white(img: np.ndarray, threshold: float) -> bool:
-    """True when at least `threshold` of the pixels are near-white (all channels ≥ 250).
+BLANK_MIN_MEAN = 254  # rlrf-rewarder svg_compute_score: mean ≥ 254 is a white image
+BLANK_MAX_RANGE = 5  # … and so is an image whose pixel values span fewer than 5 levels
 
-    A blank render is a reward hack (the policy's cheapest output), scored −1.
+
+def is_blank(img: np.ndarray) -> bool:
+    """True for a truly blank render, the authors' reward-server rule (HTplex/rlrf-rewarder
+    `svg_rewarder.py::svg_compute_score`): uint8 mean ≥ 254, or max − min < 5.
+
+    A blank render is a reward hack (the policy's cheapest output), scored −1. A sparse
+    but real drawing (a thin-line glyph with under 1 % ink) is not blank: its mean stays
+    above 254 only when it is almost nothing, and its range is the full ink contrast.
     """
-    # a pixel is as white as its darkest channel (channel-wise minimum: fast on uint8)
-    darkest = (
-        np.minimum(np.minimum(img[..., 0], img[..., 1]), img[..., 2]) if img.ndim == 3 else img
-    )
-    n_near = int(np.count_nonzero(darkest >= 250))
-    return n_near >= threshold * darkest.size
+    lo, hi = int(img.min()), int(img.max())
+    return hi - lo < BLANK_MAX_RANGE or float(img.mean()) >= BLANK_MIN_MEAN

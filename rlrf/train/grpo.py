@@ -7,7 +7,13 @@ What TRL does not do out of the box lives in `RLRFTrainer`:
 - dynamic max length (§3.3): each step's generation budget is the longest GT SVG in the
   batch (tokens) + a margin, capped — short targets get short roll-outs;
 - reward warm-up: a term's weight ramps from `start·weight` to `weight`;
-- the paper's lr schedule: a fixed cut (`lr_decay`) every `lr_decay_steps`, no KL (β = 0);
+- the paper's lr schedule: lr × `lr_decay_factor` (0.7) every `lr_decay_steps`, no KL (β = 0);
+- several optimiser updates per roll-out batch (`updates_per_generation`, TRL
+  `steps_per_generation`), as EasyR1/verl take mini-batch updates within a batch: with
+  one update the policy is still the sampler when the loss is computed, the ratio is 1
+  and the clip range ε never acts. Recipe step counts are roll-out batches; TRL's
+  `global_step` counts updates, so they are scaled by the updates per batch here
+  (`updates_per_generation` × `num_iterations`);
 - one `rollouts` row per completion with every reward component, and per-step timings
   (generate / score / optimise) in `train_log`.
 """
@@ -33,7 +39,7 @@ from rlrf.artifacts import write_table
 from rlrf.config import Recipe
 from rlrf.models.factory import load_trained
 from rlrf.rewards.composite import warmup_weight
-from rlrf.rewards.rendering import PRED_CACHE, render_cached
+from rlrf.rewards.rendering import prediction_renders
 from rlrf.svg.extract import extract_svg
 from rlrf.svg.render import RenderFailure
 from rlrf.train.callbacks import TimeBudgetCallback, TrainLogCallback
@@ -48,9 +54,9 @@ def dynamic_max_length(gt_n_tokens: list[int], margin: int, cap: int) -> int:
     return int(min(cap, max(gt_n_tokens) + margin))
 
 
-def step_decay(decay: float, every: int):
-    """lr multiplier: cut by `decay` (share) every `every` optimiser steps."""
-    return lambda step: (1.0 - decay) ** (step // every)
+def step_decay(factor: float, every: int):
+    """lr multiplier: × `factor` every `every` optimiser steps (RLRF: 0.7 every 100 steps)."""
+    return lambda step: factor ** (step // every)
 
 
 class RLRFTrainer(GRPOTrainer):
@@ -62,8 +68,9 @@ class RLRFTrainer(GRPOTrainer):
         length_margin: int,
         length_cap: int,
         warmups,
-        lr_decay,
+        lr_decay_factor,
         lr_decay_steps,
+        updates_per_batch: int = 1,
         render_size: int,
         render_limits,
         **kwargs,
@@ -72,7 +79,9 @@ class RLRFTrainer(GRPOTrainer):
         self.length_margin, self.length_cap = length_margin, length_cap
         self.base_weights = self.reward_weights.clone()
         self.warmups = warmups
-        self.lr_decay, self.lr_decay_steps = lr_decay, lr_decay_steps
+        self.lr_decay_factor = lr_decay_factor
+        self.updates_per_batch = updates_per_batch
+        self.lr_decay_steps = lr_decay_steps * updates_per_batch  # in optimiser updates
         self.render_size = render_size
         self.render_limits = render_limits
         self.rollout_rows: list[dict] = []
@@ -81,7 +90,7 @@ class RLRFTrainer(GRPOTrainer):
     def create_scheduler(self, num_training_steps: int, optimizer=None):
         if self.lr_scheduler is None:
             self.lr_scheduler = LambdaLR(
-                optimizer or self.optimizer, step_decay(self.lr_decay, self.lr_decay_steps)
+                optimizer or self.optimizer, step_decay(self.lr_decay_factor, self.lr_decay_steps)
             )
         return self.lr_scheduler
 
@@ -113,8 +122,9 @@ class RLRFTrainer(GRPOTrainer):
 
     def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
         step = self.state.global_step
+        batch = step // self.updates_per_batch  # warm-up steps are roll-out batches
         weights = [
-            warmup_weight(float(w), wu, step)
+            warmup_weight(float(w), wu, batch)
             for w, wu in zip(self.base_weights, self.warmups, strict=True)
         ]
         self.reward_weights = torch.tensor(weights, dtype=torch.float32)
@@ -133,7 +143,8 @@ class RLRFTrainer(GRPOTrainer):
         totals = np.nansum(rewards * weights[None, :], axis=1)
         texts = [c[0]["content"] if isinstance(c, list) else c for c in completions]
         svgs = [extract_svg(t) for t in texts]
-        renders = render_cached(svgs, self.render_size, self.render_limits, PRED_CACHE, blank_fails=True)
+        # the reward layer's own gate: unfinished / unparsable / blank rows say why they scored −1
+        renders = prediction_renders(texts, self.render_size, self.render_limits)
         for i, (x, text, svg, r) in enumerate(zip(inputs, texts, svgs, renders, strict=True)):
             ok = not isinstance(r, RenderFailure)
             row = {
@@ -192,14 +203,21 @@ def _merge(path: Path, new_rows: list[dict], keep_upto: int | None) -> pa.Table:
     return pa.concat_tables(tables, promote_options="permissive")
 
 
+def updates_per_batch(g) -> int:
+    """Optimiser updates TRL takes per roll-out batch: mini-batches × passes over them."""
+    return g.updates_per_generation * g.num_iterations
+
+
 def grpo_args(recipe: Recipe, output_dir: Path, reward_weights: list[float]) -> TrlGRPOConfig:
     g = recipe.grpo
     world = int(os.environ.get("WORLD_SIZE", "1"))
-    completions = g.prompts_per_step * g.num_generations
-    if completions % (g.grad_accum * world):
+    completions = g.prompts_per_step * g.num_generations  # one roll-out batch
+    k = g.updates_per_generation
+    per_batch = updates_per_batch(g)
+    if completions % (k * g.grad_accum * world):
         raise ValueError(
-            f"grpo: prompts_per_step*num_generations={completions} must divide by grad_accum*world_size="
-            f"{g.grad_accum * world}"
+            f"grpo: prompts_per_step*num_generations={completions} must divide by "
+            f"updates_per_generation*grad_accum*world_size={k * g.grad_accum * world}"
         )
     vllm = {}
     if g.use_vllm:
@@ -212,11 +230,13 @@ def grpo_args(recipe: Recipe, output_dir: Path, reward_weights: list[float]) -> 
             vllm["vllm_server_base_url"] = g.vllm_server_base_url
     return TrlGRPOConfig(
         output_dir=str(output_dir),
-        max_steps=g.max_steps,
+        max_steps=g.max_steps * per_batch,  # TRL counts optimiser updates, the recipe roll-out batches
         learning_rate=g.learning_rate,
-        per_device_train_batch_size=completions
-        // (g.grad_accum * world),  # completions, not prompts
+        per_device_train_batch_size=completions // (k * g.grad_accum * world),  # completions, not prompts
         gradient_accumulation_steps=g.grad_accum,
+        # one generation of `completions` feeds k optimiser updates of grad_accum micro-batches
+        steps_per_generation=k * g.grad_accum,
+        num_iterations=g.num_iterations,
         num_generations=g.num_generations,
         temperature=g.temperature,
         top_p=g.top_p,
@@ -226,7 +246,7 @@ def grpo_args(recipe: Recipe, output_dir: Path, reward_weights: list[float]) -> 
         max_completion_length=g.max_completion_length,
         reward_weights=reward_weights,
         logging_steps=g.logging_steps,
-        save_steps=g.save_steps,
+        save_steps=g.save_steps * per_batch,
         log_completions=False,
         **device_args(recipe, g),
         **vllm,
@@ -286,8 +306,9 @@ def run_grpo(
         length_margin=g.max_length_margin,
         length_cap=g.max_completion_length,
         warmups=list(warmups),
-        lr_decay=g.lr_decay,
+        lr_decay_factor=g.lr_decay_factor,
         lr_decay_steps=g.lr_decay_steps,
+        updates_per_batch=updates_per_batch(g),
         render_size=reward_size(recipe),
         render_limits=recipe.render,
     )
@@ -324,7 +345,8 @@ def _summary(train_log: pa.Table, trainer, seconds, dropped, resume, budget_hit)
     tenth = max(1, len(rewards) // 10)
     mean = lambda xs: float(np.mean(xs)) if xs else None  # noqa: E731
     return {
-        "steps": int(trainer.state.global_step),
+        "steps": int(trainer.state.global_step),  # optimiser updates
+        "rollout_batches": int(trainer.state.global_step) // trainer.updates_per_batch,
         "seconds": seconds,
         "reward_first_10pct": mean(rewards[:tenth]),
         "reward_last_10pct": mean(rewards[-tenth:]),

@@ -19,3 +19,10 @@ RASTER = (
     'href="data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AA'
     'AAMBAQDJ/pLvAAAAAElFTkSuQmCC"/></svg>'
 )
+# A thin-line glyph: about 0.7 % ink at 512 px, a real drawing (not blank).
+SPARSE = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 100 100">'
+    '<path d="M20 30 L80 30 M50 30 L50 85" stroke="#000" stroke-width="0.5" fill="none"/></svg>'
+)
+# GT cut at the length budget, inside its last element: no </svg>.
+TRUNCATED = GT[: GT.index("<circle") + len('<circle cx="70"')]

@@ -63,7 +63,25 @@ def test_none_components_do_not_poison_the_total():
         return [None, 1.0]
 
     sometimes.__name__ = "sometimes"
-    assert WeightedSum([sometimes], [2.0])(["a", "b"]) == [0.0, 2.0]
+    assert WeightedSum([sometimes], [2.0])([GT, SHIFTED]) == [0.0, 2.0]
+
+
+def test_unfinished_or_unparsable_rollout_scores_minus_one_on_every_term():
+    """The reference's short-circuit: no term (not even a user's) pays on top of it."""
+
+    def generous(completions, **_):
+        return [1.0] * len(completions)
+
+    generous.__name__ = "generous"
+    built = build_rewards([RewardSpec(name="l2"), RewardSpec(name="length")], RENDER, 64)
+    total = WeightedSum([*built.funcs, generous], [0.5, 1.0, 2.0])
+    cut = GT[: GT.index("<circle")]  # cut at the length budget: no </svg>
+    unparsable = GT.replace("<circle", "<circle <")
+    out = total.score([cut, unparsable, GT], gt_svg=[GT] * 3)
+    for name in ("l2", "length", "generous"):
+        assert out[name][:2] == [-1.0, -1.0]
+    assert out["total"][:2] == [-3.5, -3.5]
+    assert out["l2"][2] == pytest.approx(1.0, abs=1e-4)
 
 
 def test_duplicate_component_names_raise():

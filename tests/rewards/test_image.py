@@ -4,7 +4,18 @@ from rlrf.config import RewardSpec
 from rlrf.rewards.image import canny_edges, standardised_l2_reward
 from rlrf.rewards.registry import build_reward
 from rlrf.svg.render import render
-from tests.rewards.samples import BLANK, GT, RASTER, RECOLOURED, RENDER, SHIFTED, SIZE, TINY_VIEWBOX
+from tests.rewards.samples import (
+    BLANK,
+    GT,
+    RASTER,
+    RECOLOURED,
+    RENDER,
+    SHIFTED,
+    SIZE,
+    SPARSE,
+    TINY_VIEWBOX,
+    TRUNCATED,
+)  # fmt: skip
 
 
 @pytest.fixture(params=["l2", "l2_canny", "pixel_mse"])
@@ -38,6 +49,18 @@ def test_hacks_and_degenerate_outputs_score_the_floor(reward, hack):
     scores = _score(reward, [hack, honest])
     assert scores[0] == -1.0
     assert scores[0] < scores[1]
+
+
+def test_unfinished_rollout_earns_no_partial_credit(reward):
+    """Cut at the dynamic max length (no </svg>): −1, as the reference scores it, although
+    its closed prefix would draw most of the target (evaluation would close it)."""
+    assert _score(reward, [TRUNCATED, GT.replace("<circle", "<circle <")]) == [-1.0, -1.0]
+
+
+def test_perfect_copy_of_a_sparse_target_is_not_blank():
+    """Under 1 % ink at 512 px is a real drawing: only mean ≥ 254 or range < 5 is blank."""
+    l2 = build_reward(RewardSpec(name="l2"), RENDER, 512)
+    assert l2([SPARSE], gt_svg=[SPARSE]) == [pytest.approx(1.0, abs=1e-3)]
 
 
 def test_chat_format_completion(reward):

@@ -3,7 +3,7 @@ import pytest
 from rlrf.config import RewardSpec
 from rlrf.rewards.length import length_reward
 from rlrf.rewards.registry import build_reward
-from tests.rewards.samples import GT, RENDER
+from tests.rewards.samples import BLANK, GT, RENDER, TRUNCATED
 
 
 @pytest.mark.parametrize(
@@ -30,3 +30,11 @@ def test_length_counts_tokens_and_prefers_gt_n_tokens():
     n = (len(GT) + 1) // 2
     assert reward([GT], gt_svg=[GT]) == [pytest.approx(0.75)]
     assert reward([GT], gt_svg=[GT], gt_n_tokens=[2 * n]) == [pytest.approx(1.0)]
+
+
+def test_length_is_not_paid_on_top_of_an_invalid_rollout():
+    """Unfinished, unparsable or blank: −1 on the length term too (reference short-circuit)."""
+    reward = build_reward(RewardSpec(name="length"), RENDER, 64)
+    unparsable = GT.replace("<circle", "<circle <")
+    wide_blank = BLANK.replace("></svg>", ">" + " " * len(GT) + "</svg>")  # GT's length
+    assert reward([TRUNCATED, unparsable, wide_blank], gt_svg=[GT] * 3) == [-1.0] * 3

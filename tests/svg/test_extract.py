@@ -1,6 +1,6 @@
 import numpy as np
 
-from rlrf.svg.extract import extract_svg
+from rlrf.svg.extract import extract_svg, is_well_formed
 from rlrf.svg.render import render
 
 CIRCLE = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><circle cx="5" cy="5" r="4"/></svg>'
@@ -33,3 +33,15 @@ def test_truncated_at_length_limit_is_closed_and_renders():
 def test_truncated_inside_comment():
     svg = extract_svg('<svg viewBox="0 0 4 4"><rect width="4" height="4"/><!-- a comm')
     assert svg == '<svg viewBox="0 0 4 4"><rect width="4" height="4"/></svg>'
+
+
+def test_rewards_do_not_close_a_truncated_svg():
+    cut = '<svg viewBox="0 0 10 10"><rect width="10" height="10"/><circle r="'
+    assert extract_svg(cut, close_truncated=False) is None
+    assert extract_svg(CIRCLE + " trailing", close_truncated=False) == CIRCLE
+
+
+def test_is_well_formed():
+    assert is_well_formed(CIRCLE)
+    assert not is_well_formed(CIRCLE.replace("<circle", "<circle <"))
+    assert not is_well_formed('<!DOCTYPE svg [<!ENTITY a "x">]>' + CIRCLE)

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from rlrf.config import RenderConfig
-from rlrf.svg.render import RenderFailure, is_near_white, render
+from rlrf.svg.render import RenderFailure, is_blank, render
 
 RED_CIRCLE = (
     '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 100 100">'
@@ -35,7 +35,7 @@ def test_tiny_viewbox_zooms_into_a_corner_instead_of_shrinking():
     hacked = RED_CIRCLE.replace('viewBox="0 0 100 100"', 'viewBox="0 0 1 1"')
     img = render(hacked, 64)
     assert img.shape == (64, 64, 3)
-    assert is_near_white(img, 0.99)  # the corner of the canvas is empty
+    assert is_blank(img)  # the corner of the canvas is empty
 
 
 def test_wide_svg_is_padded_to_square_with_white():
@@ -115,8 +115,17 @@ def test_data_images_allowed_only_by_flag():
     assert isinstance(img, np.ndarray)
 
 
-def test_is_near_white():
-    white = np.full((10, 10, 3), 255, np.uint8)
-    assert is_near_white(white, 0.99)
-    white[:5] = 0
-    assert not is_near_white(white, 0.99)
+def test_is_blank_is_the_reward_servers_rule():
+    """mean ≥ 254 or max − min < 5 (rlrf-rewarder svg_compute_score), not a share of white."""
+    white = np.full((100, 100, 3), 255, np.uint8)
+    assert is_blank(white)
+    assert is_blank(np.full((100, 100, 3), 30, np.uint8))  # flat colour: range 0
+    faint = white.copy()
+    faint[:50] = 252  # visible to nobody: range 3
+    assert is_blank(faint)
+    sparse = white.copy()
+    sparse[50, :] = 0  # a one-pixel line: 1 % ink, mean 252.45
+    assert not is_blank(sparse)
+    speck = white.copy()
+    speck[0, 0] = 0  # a single dark pixel: mean ≥ 254
+    assert is_blank(speck)

@@ -35,8 +35,8 @@ def sft_model(micro_tokenizer, tmp_path_factory):
 def test_dynamic_max_length_rules():
     assert dynamic_max_length([10, 40, 25], margin=8, cap=100) == 48
     assert dynamic_max_length([10, 400], margin=8, cap=100) == 100
-    f = step_decay(0.7, 100)
-    assert (f(0), f(99), f(100), f(250)) == (1.0, 1.0, pytest.approx(0.3), pytest.approx(0.09))
+    f = step_decay(0.7, 100)  # RLRF: "multiplied by 0.7 every 100 steps"
+    assert (f(0), f(99), f(100), f(250)) == (1.0, 1.0, pytest.approx(0.7), pytest.approx(0.49))
 
 
 class Spy(TrainerCallback):
@@ -125,3 +125,36 @@ def test_resume_continues_step_count(sft_model, tmp_path):
     assert steps == [1, 2, 3, 4]
     roll_steps = pq.read_table(tmp_path / "rollouts.parquet").column("step").to_pylist()
     assert sorted(set(roll_steps)) == [1, 2, 3, 4] and len(roll_steps) == 4 * 4
+
+
+def completion_length(completions, **_):
+    """A reward that always differs between roll-outs (gives every group an advantage)."""
+    return [len(str(c)) / 100.0 for c in completions]
+
+
+@pytest.mark.parametrize("updates, clips", [(1, False), (2, True)])
+def test_clip_range_acts_only_with_several_updates_per_rollout_batch(
+    sft_model, tmp_path, updates, clips
+):
+    """One update per roll-out batch: the loss sees the sampler's own policy (ratio 1), so
+    ε never clips. Several mini-batch updates (EasyR1/verl, `updates_per_generation`):
+    the later ones see a moved policy, and with a high lr and a small ε clipping acts."""
+    grpo = {
+        **GRPO,
+        "max_steps": 2,
+        "prompts_per_step": 2,
+        "num_generations": 4,
+        "learning_rate": 5e-2,
+        "epsilon": 0.01,
+        "temperature": 1.5,
+        "updates_per_generation": updates,
+    }
+    rewards = [{"name": "tests.train.test_grpo.completion_length", "weight": 1.0}]
+    summary = run_grpo(micro_recipe(grpo=grpo, rewards=rewards), icon_rows(), sft_model, tmp_path)
+    assert summary["rollout_batches"] == 2 and summary["steps"] == 2 * updates
+    log = pq.read_table(tmp_path / "train_log.parquet").to_pylist()
+    assert len(log) == 2 * updates
+    clip = [r["clip_ratio_region_mean"] for r in log]
+    assert (max(clip) > 0) is clips, clip
+    if not clips:
+        assert clip == [0.0] * len(clip)
