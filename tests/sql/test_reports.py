@@ -165,3 +165,18 @@ def test_rlrf_vs_sft_pairs_the_same_samples(con):
 def test_funnel_summary_balances(con):
     for _, rows_in, kept, dropped in con.execute("SELECT filter, rows_in, kept, dropped FROM funnel_summary").fetchall():
         assert rows_in == kept + dropped
+
+
+def test_readme_table_script_prints_one_row_per_split_and_model(con):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "scripts" / "readme_table.py"
+    spec = importlib.util.spec_from_file_location("readme_table", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    lines = mod.table(con, ["test_hard", "ood_emoji"], ["sft", "rlrf"]).splitlines()
+    assert lines[0].startswith("| split | model | n | MSE")
+    assert [line.split(" | ")[:2] for line in lines[2:]] == [
+        ["| test_hard", "sft"], ["| test_hard", "rlrf"], ["| ood_emoji", "sft"], ["| ood_emoji", "rlrf"]]
+    assert "0.150 ± " in lines[2]  # sft test_hard ink IoU mean
