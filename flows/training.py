@@ -1,6 +1,7 @@
 """Prefect wiring of the sft and grpo stages; the trainers live in `rlrf.train`.
 
-In process by default; with `launch.accelerate_config` the stage runs the same code under
+In process by default; with `launch.accelerate_config` (SFT: `launch.sft_accelerate_config`,
+e.g. multi-node) the stage runs the same code under
 `accelerate launch` (multi-GPU, DeepSpeed) and reads back the main process's summary.
 """
 
@@ -18,7 +19,7 @@ from rlrf.train.launch import launch_command, run_stage
 
 def _train(stage: str, recipe: Recipe, out_dir: Path, upstream: dict[str, Path]) -> dict:
     logger = get_run_logger()
-    if recipe.launch.accelerate_config is None:
+    if recipe.launch.config_for(stage) is None:
         return run_stage(recipe, stage, out_dir, upstream["curate"], upstream.get("sft"))
     cmd = launch_command(recipe, stage, out_dir, upstream)
     logger.info("%s: %s", stage, " ".join(cmd))

@@ -51,8 +51,15 @@ class DataConfig(Section):
 
     source: Literal["bundled", "hf", "local"] = "bundled"
     hf_id: str = Field("starvector/svg-stack", description="hub dataset id for source=hf")
-    hf_split: str = "train"
+    hf_split: str = Field("train", description="hub split for train / RL rows")
+    hf_test_split: str | None = Field(
+        "test", description="hub split SVG-Stack-Hard is built from (paper §4: the test split); None = hash bucket"
+    )
     path: str | None = Field(None, description="local Parquet/JSON with SVG-Stack columns for source=local")
+    split_column: str | None = Field(
+        None, description="local column naming each row's source split; rows equal to test_split_value are the test split"
+    )
+    test_split_value: str = Field("test", description="value of split_column that marks test-split rows")
     svg_column: str = "Svg"
     id_column: str = "Filename"
     caption_column: str | None = None
@@ -80,7 +87,9 @@ class CurateConfig(Section):
     """The paper's curation rules (App. A); thresholds are recipe values."""
 
     round_decimals: int | None = Field(
-        2, ge=1, description="round fractional parts to this many digits (paper App. A; None = keep)"
+        2, ge=1, le=9,
+        description="round (half away from zero, not truncate) fractional parts to this many digits "
+        "(paper App. A; None = keep)",
     )
     grid: int | None = Field(
         None, ge=8, description="redraw every SVG on a grid x grid integer canvas, absolute paths "
@@ -103,8 +112,18 @@ class CurateConfig(Section):
     rl_min_tokens: int = Field(500, ge=0)
     rl_min_color_entropy: float = Field(2.0, ge=0)
     rl_size: int = Field(20_000, ge=0)
-    train_max_tokens: int | None = Field(None, gt=0, description="cap on SVG tokens for train/rl rows")
-    test_fraction: float = Field(0.1, gt=0, lt=1, description="share of in-distribution rows held out for test_hard")
+    train_max_tokens: int | None = Field(
+        None, gt=0,
+        description="SVG tokens an SFT row may have (must fit sft.max_length with the prompt); longer rows "
+        "leave through the funnel's too_long filter, never truncated by the trainer",
+    )
+    rl_max_tokens: int | None = Field(
+        None, gt=0, description="SVG tokens an RL row may have (a roll-out must fit); None = train_max_tokens"
+    )
+    test_fraction: float = Field(
+        0.1, gt=0, lt=1,
+        description="share of in-distribution rows held out for test_hard, for sources without a test split only",
+    )
     test_plain_fraction: float = Field(
         0.0, ge=0, lt=1, description="share held out for a plain in-distribution `test` split (train filters apply)"
     )
@@ -151,7 +170,7 @@ class RewardSpec(Section):
     model: str | None = Field(None, description="weights: hub id or local path")
     cache_dir: str | None = None
     required: bool = Field(False, description="stop the run if this reward cannot load its weights")
-    warmup: dict[str, float] | None = Field(None, description="{start: w0, steps: n}: weight ramps from w0*weight")
+    warmup: dict[str, float] | None = Field(None, description="{start: w0, steps: n}: weight ramps from w0*weight (start default 0.1, RLRF)")
     params: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -285,8 +304,18 @@ class LaunchConfig(Section):
     accelerate_config: str | None = Field(
         None, description="accelerate/DeepSpeed config (e.g. recipes/accelerate/zero3.yaml); None = in process"
     )
+    sft_accelerate_config: str | None = Field(
+        None, description="SFT's own config (e.g. multi-node recipes/accelerate/zero2-4x8.yaml); None = accelerate_config"
+    )
     num_processes: int | None = Field(None, gt=0, description="override the config's process count")
-    extra_args: list[str] = Field(default_factory=list, description="more `accelerate launch` arguments")
+    extra_args: list[str] = Field(
+        default_factory=list,
+        description="more `accelerate launch` arguments (multi-node: --machine_rank, --main_process_ip)",
+    )
+
+    def config_for(self, stage: str) -> str | None:
+        """The accelerate config a training stage runs under (None = in the flow's process)."""
+        return (self.sft_accelerate_config or self.accelerate_config) if stage == "sft" else self.accelerate_config
 
 
 class Recipe(Section):
@@ -304,6 +333,16 @@ class Recipe(Section):
     rewards: list[RewardSpec] = Field(default_factory=list)
     eval: EvalConfig = EvalConfig()
     launch: LaunchConfig = LaunchConfig()
+
+    @model_validator(mode="after")
+    def _sft_rows_fit_the_context(self) -> Recipe:
+        cap = self.curate.train_max_tokens
+        if cap is not None and cap >= self.sft.max_length:
+            raise ValueError(
+                f"curate.train_max_tokens ({cap}) must be below sft.max_length ({self.sft.max_length}), "
+                "leaving room for the prompt: the SFT trainer would otherwise truncate long SVGs silently"
+            )
+        return self
 
     def section_hash(self, *names: str) -> str:
         """Stable hash of the named sections (sorted JSON), for stage skipping."""

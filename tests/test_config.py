@@ -80,3 +80,25 @@ def test_paper_scale_grpo_follows_the_paper_and_easyr1():
 def test_old_lr_decay_key_is_refused_with_its_meaning():
     with pytest.raises(RecipeError, match="lr_decay_factor"):
         parse_recipe({"name": "x", "grpo": {"lr_decay": 0.7}}, origin="x.yaml")
+
+
+@pytest.mark.parametrize("name, nodes", [("qwen2.5-vl-3b", 4), ("qwen2.5-vl-7b", 8)])
+def test_paper_scale_sft_is_the_papers(name, nodes):
+    """3 epochs, lr 1e-5, 32K tokens, effective batch 1024 on nodes x 8 H100."""
+    import yaml
+
+    r = load_recipe(name)
+    s = r.sft
+    assert (s.epochs, s.learning_rate, s.max_length) == (3, 1e-5, 32768)
+    accel = yaml.safe_load((repo_root() / r.launch.config_for("sft")).read_text())
+    assert accel["num_machines"] == nodes and accel["num_processes"] == nodes * 8
+    assert s.batch_size * s.grad_accum * accel["num_processes"] == 1024
+    assert r.launch.config_for("grpo") == r.launch.accelerate_config
+    # no silent truncation: every SFT row fits the context with room for the prompt
+    assert r.curate.train_max_tokens < s.max_length
+    assert r.curate.rl_max_tokens + r.grpo.max_length_margin <= r.grpo.max_completion_length
+
+
+def test_sft_rows_longer_than_the_context_are_refused():
+    with pytest.raises(RecipeError, match="truncate long SVGs silently"):
+        parse_recipe({"name": "x", "curate": {"train_max_tokens": 8192}, "sft": {"max_length": 8192}})

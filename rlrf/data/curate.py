@@ -1,7 +1,9 @@
 """Curation (paper §4, App. A) as three pure steps the flow wires together:
 
 1. `prepare`  normalise text, cheap vectorised filters, dedupe on content hash;
-2. `route`    OOD sources to their splits, the rest to an eval or a train pool by hash;
+2. `route`    OOD sources to their splits; the source's test split to the eval pool
+              (SVG-Stack-Hard is built from SVG-Stack's *test* split, paper §4), its train
+              split to the train pool; split-less sources (the bundled corpus) by hash;
 3. `select`   render/token based filters: SVG-Stack-Hard test (clustered, stratified),
               the high-entropy RL set, the SFT train set, OOD samples.
 
@@ -90,13 +92,35 @@ def redraw_on_grid(rows: pa.Table, cfg: CurateConfig, funnel: Funnel) -> pa.Tabl
 
 
 def route(rows: pa.Table, data: DataConfig, cfg: CurateConfig, funnel: Funnel) -> dict[str, pa.Table]:
-    """OOD sources go to their split pools; in-distribution rows to eval/train pools by hash."""
+    """OOD sources go to their split pools. In-distribution rows of a source with splits:
+    test split -> eval pool (test_hard), train split -> train pool or, by hash, the plain
+    `test` pool; train / RL rows never come from the test split. Rows of a split-less
+    source go to the eval / plain-test / train pool by hash bucket. The funnel's `route`
+    reason says which rule placed each row: `<pool>:source_split:<split>`, `<pool>:hash_bucket`."""
     sources = rows["source"].to_pylist()
+    splits = (rows["source_split"].to_pylist() if "source_split" in rows.column_names
+              else [None] * rows.num_rows)
     pool_of = {src: split for split, srcs in data.ood_sources.items() for src in srcs}
     names = (EVAL_POOL, TEST_POOL, TRAIN_POOL)
-    buckets = hash_buckets(rows["hash"].to_pylist(), [cfg.test_fraction, cfg.test_plain_fraction])
-    pools = [pool_of.get(s) or names[b] for s, b in zip(sources, buckets, strict=True)]
-    funnel.record(rows["sample_id"], rows["source"], "route", [False] * len(pools), reasons=pools)
+    hashes = rows["hash"].to_pylist()
+    by_hash = hash_buckets(hashes, [cfg.test_fraction, cfg.test_plain_fraction])
+    train_side = hash_buckets(hashes, [0.0, cfg.test_plain_fraction])  # never the eval pool
+    pools, reasons = [], []
+    for src, split, b, t in zip(sources, splits, by_hash, train_side, strict=True):
+        if src in pool_of:
+            pools.append(pool_of[src])
+            reasons.append(pool_of[src])
+        elif split == "test":
+            pools.append(EVAL_POOL)
+            reasons.append(f"{EVAL_POOL}:source_split:test")
+        elif split is not None:
+            pools.append(names[t])
+            reasons.append(f"{names[t]}:source_split:{split}" if names[t] == TRAIN_POOL
+                           else f"{names[t]}:hash_bucket")
+        else:
+            pools.append(names[b])
+            reasons.append(f"{names[b]}:hash_bucket")
+    funnel.record(rows["sample_id"], rows["source"], "route", [False] * len(pools), reasons=reasons)
     out = {}
     pool_arr = pa.array(pools, pa.string())
     for p in sorted(set(pools)):
@@ -153,18 +177,26 @@ def _sample(rows: list[dict], split: str, size: int, seed: int, funnel: Funnel) 
 def _drop_too_long(rows: list[dict], cfg: CurateConfig, funnel: Funnel) -> list[dict]:
     if cfg.train_max_tokens is None:
         return rows
-    return _drop(rows, funnel, "too_long", lambda r: r["n_tokens"] > cfg.train_max_tokens)
+    cap = cfg.train_max_tokens
+    return _drop(rows, funnel, "too_long", lambda r: r["n_tokens"] > cap, lambda r: f"too_long:{r['n_tokens']}>{cap}")
 
 
 def _select_train_rl(rows: list[dict], cfg: CurateConfig, seed: int, funnel: Funnel) -> list[dict]:
-    rows = _drop_too_long(rows, cfg, funnel)
+    """The RL set (high colour entropy, long enough, short enough for a roll-out to finish
+    within `rl_max_tokens`) is drawn first; the rest is the SFT set, whose SVGs must fit
+    the SFT context: longer ones leave through the `too_long` filter (never truncated by
+    the trainer, never dropped silently)."""
+    rl_cap = cfg.rl_max_tokens or cfg.train_max_tokens
     eligible = [i for i, r in enumerate(rows)
-                if r["color_entropy"] >= cfg.rl_min_color_entropy and r["n_tokens"] >= cfg.rl_min_tokens]
+                if r["color_entropy"] >= cfg.rl_min_color_entropy and r["n_tokens"] >= cfg.rl_min_tokens
+                and (rl_cap is None or r["n_tokens"] <= rl_cap)]
     picked = {eligible[i] for i in random_sample(len(eligible), cfg.rl_size, seed)}
     splits = ["rl" if i in picked else "train" for i in range(len(rows))]
     funnel.record([r["sample_id"] for r in rows], [r["source"] for r in rows], "rl_select",
                   [False] * len(rows), reasons=splits)
-    return [dict(r, split=s) for r, s in zip(rows, splits, strict=True)]
+    rl = [dict(r, split="rl") for i, r in enumerate(rows) if i in picked]
+    sft = _drop_too_long([r for i, r in enumerate(rows) if i not in picked], cfg, funnel)
+    return rl + [dict(r, split="train") for r in sft]
 
 
 def _with_features(rows: pa.Table, feats: dict[str, dict], n_tokens: dict[str, int]) -> list[dict]:

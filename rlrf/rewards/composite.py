@@ -29,11 +29,17 @@ from rlrf.svg.render import RenderFailure
 log = logging.getLogger(__name__)
 
 
+WARMUP_START = 0.1  # RLRF (arXiv 2505.20793): the length term starts at 0.1 of its weight
+
+
 def warmup_weight(weight: float, warmup: dict | None, step: int) -> float:
-    """Weight at `step`: ramps linearly from `start·weight` to `weight` over `steps` (None = constant)."""
+    """Weight at `step`: ramps linearly from `start·weight` to `weight` over `steps` (None = constant).
+
+    `start` defaults to the paper's 0.1 (`WARMUP_START`).
+    """
     if not warmup:
         return float(weight)
-    start = float(warmup.get("start", 0.0))
+    start = float(warmup.get("start", WARMUP_START))
     steps = max(1.0, float(warmup.get("steps", 1)))
     return float(weight) * (start + (1.0 - start) * min(1.0, max(0, step) / steps))
 

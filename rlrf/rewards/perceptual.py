@@ -5,6 +5,13 @@ Definitions follow the authors' reward server HTplex/rlrf-rewarder
 variant runs DreamSim on dilated Canny edge maps), `RewardLpips` returns
 `clamp(1 − 2·LPIPS, −1, 1)`. We clip all three to [−1, 1].
 
+`lpips` is computed exactly as `RewardLpips` does, not as the evaluation's LPIPS
+(`rlrf.eval.metrics.LpipsScorer`, StarVector's VGG + ImageNet normalisation): the
+AlexNet trunk, both renders resized to 256×256 (`cv2.resize`, bilinear), RGB scaled to
+[0, 1] and passed to `lpips.LPIPS.forward` *as they are*. lpips documents [−1, 1]
+inputs (`normalize=False` means "already in [−1, 1]"), so the reference's network sees
+a shifted, half-contrast image; the reward's scale depends on it, so we reproduce it.
+
 Weights are never downloaded: the loaders check the local files first and raise
 `WeightsUnavailable` at once; `build_rewards` then drops the term loudly (or fails when
 the spec says `required`). Models are loaded lazily, on `load()` or the first call, and
@@ -136,8 +143,20 @@ class DreamSimReward(_ModelReward):
         return out
 
 
+LPIPS_SIZE = 256  # RewardLpips resizes both images to 256×256
+
+
+def lpips_reward_input(img: np.ndarray) -> np.ndarray:
+    """(3, 256, 256) float32 in [0, 1] from an RGB uint8 render, as `RewardLpips` builds it."""
+    import cv2
+
+    if img.shape[:2] != (LPIPS_SIZE, LPIPS_SIZE):
+        img = cv2.resize(img, (LPIPS_SIZE, LPIPS_SIZE))  # INTER_LINEAR, cv2's default
+    return img.transpose(2, 0, 1).astype(np.float32) / 255.0
+
+
 class LpipsReward(_ModelReward):
-    """`lpips`: 1 − 2·LPIPS distance, clipped to [−1, 1] (inputs scaled to [−1, 1])."""
+    """`lpips`: clamp(1 − 2·LPIPS, −1, 1) with the reference's inputs (module docstring)."""
 
     def __init__(
         self, name, size, render, strip_text=False, net: str = "alex", weights: str | None = None,
@@ -155,15 +174,14 @@ class LpipsReward(_ModelReward):
         self.load()
 
         def tensor(images):
-            x = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float() / 127.5 - 1.0
-            return x.to(self.device)
+            return torch.from_numpy(np.stack([lpips_reward_input(i) for i in images])).to(self.device)
 
         out: list[float] = []
         for start in range(0, len(preds), self.batch_size):
             a = tensor(targets[start : start + self.batch_size])
             b = tensor(preds[start : start + self.batch_size])
             with torch.no_grad():
-                dist = self._model(a, b).reshape(-1).float().cpu().numpy()
+                dist = self._model(a, b).reshape(-1).float().cpu().numpy()  # normalize=False
             out.extend(np.clip(1.0 - 2.0 * dist, -1.0, 1.0).tolist())
         return out
 

@@ -76,6 +76,9 @@ class _ByteLRU:
 
 PRED_CACHE = _ByteLRU(256 * 2**20)
 GT_CACHE = _ByteLRU(512 * 2**20)
+# "does it parse" verdicts by SVG digest: every term of a batch asks about the same roll-outs,
+# and parsing a long roll-out costs ~1 ms (a bool entry is counted as 64 bytes: ~16K entries)
+PARSE_CACHE = _ByteLRU(2**20)
 
 
 def _key(svg: str, size: int, limits: RenderConfig) -> str:
@@ -129,6 +132,15 @@ def render_cached(
     return out  # type: ignore[return-value]
 
 
+def _well_formed(svg: str) -> bool:
+    key = hashlib.sha1(svg.encode("utf-8", "surrogatepass")).hexdigest()
+    verdict = PARSE_CACHE.get(key)
+    if verdict is None:
+        verdict = is_well_formed(svg)
+        PARSE_CACHE.put(key, verdict)
+    return verdict
+
+
 def prediction_svg(completion, strip_text: bool = False) -> str | RenderFailure:
     """The roll-out's SVG if it may be scored, else why not (see the module docstring)."""
     text = completion_text(completion)
@@ -137,7 +149,7 @@ def prediction_svg(completion, strip_text: bool = False) -> str | RenderFailure:
         if extract_svg(text) is None:
             return RenderFailure("rejected:no_svg", "no <svg> in the completion")
         return RenderFailure("rejected:unfinished", "no </svg> closes the root within the budget")
-    if not is_well_formed(svg):
+    if not _well_formed(svg):
         return RenderFailure("rejected:parse_error", "the SVG does not parse as XML")
     return strip_text_elements(svg) if strip_text else svg
 

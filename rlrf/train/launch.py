@@ -46,7 +46,10 @@ def launch_command(recipe: Recipe, stage: str, out_dir: Path, upstream: dict[str
     flow saved as out_dir/recipe.yaml (overrides included); its summary lands in
     out_dir/launch.json."""
     cfg = recipe.launch
-    cmd = [python, "-m", "accelerate.commands.launch", "--config_file", str(repo_root() / cfg.accelerate_config)]
+    config = cfg.config_for(stage)
+    if config is None:
+        raise ValueError(f"launch: no accelerate config for the {stage} stage")
+    cmd = [python, "-m", "accelerate.commands.launch", "--config_file", str(repo_root() / config)]
     if cfg.num_processes:
         cmd += ["--num_processes", str(cfg.num_processes)]
     cmd += [*cfg.extra_args, "-m", "rlrf.train.launch", "--recipe", str(out_dir / "recipe.yaml"), "--stage", stage,

@@ -114,6 +114,80 @@ def test_splits_are_disjoint_and_follow_rules(curated):
     assert sum(r["split"] == "test" for r in rows) == 4
 
 
+def test_test_hard_comes_from_the_sources_test_split(tmp_path):
+    """Paper §4: SVG-Stack-Hard is built from the SVG-Stack *test* split. A local Parquet
+    names its split column; test rows go to test_hard only, train / RL rows never come
+    from them, and the funnel says which rule routed each row."""
+    import pyarrow.parquet as pq
+
+    from rlrf.data.sources import load_rows
+
+    n = 40
+    pq.write_table(pa.table({
+        "Filename": [f"r{i}" for i in range(n)],
+        "Svg": [colourful(i) for i in range(n)],
+        "split": ["test" if i % 4 == 0 else "train" for i in range(n)],
+    }), tmp_path / "stack.parquet")
+    data = DataConfig(source="local", path=str(tmp_path / "stack.parquet"), split_column="split")
+    cfg = CurateConfig(render_size=32, white_threshold=0.99, hard_min_tokens=0, hard_min_color_entropy=0.0,
+                       test_hard_size=100, rl_min_tokens=0, rl_min_color_entropy=0.0, rl_size=5,
+                       test_fraction=0.5, test_plain_fraction=0.1, test_size=100)
+    funnel = Funnel()
+    kept = prepare(load_rows(data), cfg, funnel)
+    pools = route(kept, data, cfg, funnel)
+    everything = pa.concat_tables(list(pools.values()))
+    feats = render_features(everything["sample_id"].to_pylist(), everything["svg"].to_pylist(), 32,
+                            RenderConfig(timeout_s=5, workers=2))
+    samples = select(pools, feats, dict.fromkeys(everything["sample_id"].to_pylist(), 50), cfg, 0, funnel)
+    test_ids = {f"r{i}" for i in range(0, n, 4)}
+    split_of = dict(zip(samples["sample_id"].to_pylist(), samples["split"].to_pylist(), strict=True))
+    assert {s for s, split in split_of.items() if split == "test_hard"} == test_ids
+    assert all(split_of[s] == "test_hard" for s in test_ids)
+    assert not test_ids & {s for s, split in split_of.items() if split in ("train", "rl", "test")}
+    reasons = {r["sample_id"]: r["reason"] for r in funnel.table().to_pylist() if r["filter"] == "route"}
+    assert {reasons[s] for s in test_ids} == {"eval_pool:source_split:test"}
+    assert {reasons[s] for s in split_of if s not in test_ids} <= {
+        "train_pool:source_split:train", "test_pool:hash_bucket"}
+
+
+def test_split_less_source_falls_back_to_the_hash_bucket(curated):
+    _, _, funnel = curated
+    reasons = {r["reason"] for r in funnel if r["filter"] == "route"}
+    assert {"eval_pool:hash_bucket", "train_pool:hash_bucket"} <= reasons
+    assert not any("source_split" in r for r in reasons)
+
+
+def test_sft_rows_over_the_length_cap_leave_through_the_funnel():
+    """No silent drop: SFT rows longer than train_max_tokens are dropped by the `too_long`
+    filter, with their length in the reason; RL rows are drawn among those a roll-out can
+    finish (rl_max_tokens) and never go through that filter."""
+    rows = [(f"c{i}", "set_a", colourful(i)) for i in range(30)]
+    cfg = CurateConfig(render_size=32, white_threshold=0.99, hard_min_tokens=0, hard_min_color_entropy=0.0,
+                       test_hard_size=2, rl_min_tokens=0, rl_min_color_entropy=0.0, rl_size=4,
+                       test_fraction=0.01, test_plain_fraction=0.01, test_size=0,
+                       train_max_tokens=200, rl_max_tokens=100)
+    funnel = Funnel()
+    kept = prepare(raw(rows), cfg, funnel)
+    pools = route(kept, DataConfig(), cfg, funnel)
+    everything = pa.concat_tables(list(pools.values()))
+    ids = everything["sample_id"].to_pylist()
+    n_tokens = {sid: (50, 150, 300)[i % 3] for i, sid in enumerate(ids)}
+    feats = render_features(ids, everything["svg"].to_pylist(), 32, RenderConfig(timeout_s=5, workers=2))
+    samples = select(pools, feats, n_tokens, cfg, 0, funnel).to_pylist()
+    by_split = {}
+    for r in samples:
+        by_split.setdefault(r["split"], []).append(r["n_tokens"])
+    assert len(by_split["rl"]) == 4 and max(by_split["rl"]) <= 100
+    assert max(by_split["train"]) <= 200 and 150 in by_split["train"]
+    too_long = [r for r in funnel.table().to_pylist() if r["filter"] == "too_long"]
+    dropped = [r for r in too_long if not r["kept"]]
+    assert dropped and {r["reason"] for r in dropped} == {"too_long:300>200"}
+    assert {r["sample_id"] for r in dropped} == {s for s, n in n_tokens.items() if n == 300} & {
+        r["sample_id"] for r in too_long}
+    rl_ids = {r["sample_id"] for r in samples if r["split"] == "rl"}
+    assert not rl_ids & {r["sample_id"] for r in too_long}
+
+
 def test_color_entropy_orders_images():
     import numpy as np
 

@@ -117,3 +117,58 @@ def test_vlm_judge_plumbing(monkeypatch, tiny_tokenizer):
     p = torch.softmax(logits[[yes, no]], 0)[0].item()
     assert scores[0] == pytest.approx(2 * p - 1, abs=1e-5)
     assert np.isfinite(scores).all()
+
+
+def _lpips_with_bundled_calibration():
+    """lpips' own AlexNet LPIPS: the linear calibration weights shipped in the package, a
+    random-init trunk (torchvision's ImageNet AlexNet cannot be downloaded here)."""
+    import lpips
+
+    torch.manual_seed(0)
+    return lpips.LPIPS(net="alex", pretrained=True, pnet_rand=True, verbose=False).eval()
+
+
+def test_lpips_reward_is_the_reference_computation(monkeypatch):
+    """rlrf-rewarder RewardLpips: alex, both images resized to 256×256 (cv2 bilinear), RGB in
+    [0, 1] passed to LPIPS unchanged (normalize=False), reward = clamp(1 − 2·d, −1, 1)."""
+    import cv2
+
+    from rlrf.svg.render import render
+
+    net = _lpips_with_bundled_calibration()
+    seen = []
+
+    def spy(a, b):
+        seen.append((tuple(a.shape), float(a.min()), float(a.max())))
+        return net(a, b)
+
+    monkeypatch.setattr(perceptual, "load_lpips_net", lambda name, net_, weights, device: spy)
+    size = 200  # renders are resized to 256 like the reference's 512 px renders
+    reward = build_reward(RewardSpec(name="lpips"), RENDER, size)
+    scores = reward([GT, SHIFTED], gt_svg=[GT, GT])
+    assert seen[0][0] == (2, 3, 256, 256) and seen[0][1] >= 0.0 and seen[0][2] <= 1.0
+
+    def reference(target, pred):  # written from the reference's definition
+        def x(img):
+            img = cv2.resize(img, (256, 256))
+            return torch.from_numpy(img.copy()).permute(2, 0, 1).float().div(255.0).unsqueeze(0)
+
+        with torch.no_grad():
+            d = net(x(target), x(pred))
+        return (1.0 - 2.0 * d).clamp(-1.0, 1.0).item()
+
+    gt_img = render(GT, size)
+    assert scores[0] == pytest.approx(reference(gt_img, gt_img), abs=1e-6) == pytest.approx(1.0)
+    assert scores[1] == pytest.approx(reference(gt_img, render(SHIFTED, size)), abs=1e-5)
+    assert scores[1] < 1.0
+
+
+def test_lpips_reward_without_backbone_weights_is_dropped_loudly(monkeypatch, tmp_path):
+    from rlrf.rewards.registry import build_rewards
+
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))  # no torchvision checkpoint
+    monkeypatch.delenv("RLRF_ALLOW_DOWNLOADS", raising=False)
+    built = build_rewards([RewardSpec(name="lpips"), RewardSpec(name="l2")], RENDER, 64)
+    assert built.dropped == ["lpips"] and [f.__name__ for f in built.funcs] == ["l2"]
+    with pytest.raises(perceptual.WeightsUnavailable):
+        build_rewards([RewardSpec(name="lpips", required=True)], RENDER, 64)

@@ -16,3 +16,12 @@ def test_accelerate_command_runs_the_same_stage_code(tmp_path):
     assert tail[:2] == ["-m", "rlrf.train.launch"]
     assert tail[tail.index("--recipe") + 1] == str(tmp_path / "recipe.yaml")
     assert tail[tail.index("--sft") + 1] == "/a/sft"
+
+
+def test_sft_runs_under_its_own_multi_node_config(tmp_path):
+    recipe = load_recipe("qwen2.5-vl-3b")
+    up = {"curate": Path("/a/curate")}
+    sft = launch_command(recipe, "sft", tmp_path, up, python="python")
+    grpo = launch_command(recipe, "grpo", tmp_path, {**up, "sft": Path("/a/sft")}, python="python")
+    assert sft[sft.index("--config_file") + 1].endswith("recipes/accelerate/zero2-4x8.yaml")
+    assert grpo[grpo.index("--config_file") + 1].endswith("recipes/accelerate/zero2.yaml")
