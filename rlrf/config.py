@@ -91,6 +91,14 @@ class CurateConfig(Section):
         description="round (half away from zero, not truncate) fractional parts to this many digits "
         "(paper App. A; None = keep)",
     )
+    grid: int | None = Field(
+        None, ge=8, description="redraw every SVG on a grid x grid integer canvas, absolute paths "
+        "(IconShop/OmniSVG; rlrf.data.grid); None = keep the geometry as written"
+    )
+    grid_max_distance: float = Field(
+        0.03, gt=0, le=1, description="drop rows whose grid redraw differs from the original render by more "
+        "than this mean absolute pixel difference (text, gradients, clips the redraw cannot keep)"
+    )
     max_url_chars: int = Field(100, ge=0, description="drop SVGs with a URL longer than this")
     max_base64_chars: int = Field(512, ge=0, description="drop SVGs with an embedded base64 payload longer than this")
     drop_external_images: bool = True
@@ -181,7 +189,9 @@ class SFTConfig(Section):
     max_train_rows: int | None = Field(None, gt=0)
     logging_steps: int = Field(10, gt=0)
     save_steps: int = Field(200, gt=0)
-    time_budget_s: float | None = Field(None, gt=0, description="stop training after this many seconds")
+    time_budget_s: float | None = Field(
+        None, gt=0, description="guard: stop (loudly) after this many seconds; the length is epochs/max_steps"
+    )
     lr_scheduler: str = Field("cosine", description="transformers scheduler name (linear, cosine, constant, ...)")
     gradient_checkpointing: bool = Field(False, description="GPU only; always off on CPU")
     deepspeed: str | None = Field(None, description="DeepSpeed JSON (e.g. recipes/accelerate/zero2.json)")
@@ -229,7 +239,9 @@ class GRPOConfig(Section):
     save_steps: int = Field(50, gt=0)
     use_vllm: bool = False
     vllm_mode: Literal["colocate", "server"] = "colocate"
-    time_budget_s: float | None = Field(None, gt=0)
+    time_budget_s: float | None = Field(
+        None, gt=0, description="guard: stop (loudly) after this many seconds; the length is max_steps"
+    )
     grad_accum: int = Field(1, gt=0, description="optimiser micro-steps per step (completions split evenly)")
     loss_type: str = Field("dapo", description="TRL loss normalisation: grpo, dapo, dr_grpo, bnpo")
     gradient_checkpointing: bool = Field(False, description="GPU only; always off on CPU")
@@ -268,7 +280,14 @@ class EvalConfig(Section):
     temperature: float = Field(1.0, gt=0)
     max_new_tokens: int = Field(1024, gt=0)
     batch_size: int = Field(8, gt=0)
-    models: list[str] = Field(default_factory=lambda: ["sft", "rlrf", "vtracer", "potrace"])
+    models: list[str] = Field(
+        default_factory=lambda: ["sft", "rlrf", "vtracer", "potrace"],
+        description="sft, rlrf (decoding per do_sample), sft_greedy / rlrf_greedy (always greedy), "
+        "vtracer, potrace, blank",
+    )
+    greedy_splits: list[str] | None = Field(
+        None, description="splits the *_greedy models are scored on (None = every eval split)"
+    )
     dino_model: str = "facebook/dinov2-base"
     lpips_net: Literal["vgg", "alex"] = "vgg"
     lpips_weights: str | None = Field(None, description="local LPIPS weights; None = the package's bundled ones")
@@ -403,7 +422,8 @@ def _unknown_names(recipe: Recipe) -> list[str]:
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         problems.append(f"rewards: names repeat {repeated} (TRL logs each reward by its name)")
-    valid = (*EVAL_MODEL_STAGES, *BASELINES, *EVAL_REFERENCE_MODELS)
+    # `<stage>_greedy`: the same model decoded greedily (rlrf.eval.stage.GREEDY)
+    valid = (*EVAL_MODEL_STAGES, *(m + "_greedy" for m in EVAL_MODEL_STAGES), *BASELINES, *EVAL_REFERENCE_MODELS)
     for i, label in enumerate(recipe.eval.models):
         if label not in valid:
             problems.append(f"eval.models.{i}: unknown model label {label!r}; valid: {', '.join(valid)}")

@@ -54,6 +54,9 @@ def summary_markdown(con, store: Store) -> str:
             # per-split means are in the leaderboard below; notes are printed as NOTE lines
             shown = {k: v for k, v in json.loads(summary_file.read_text()).items() if k not in ("means", "notes")}
             out += ["```json", json.dumps(shown, indent=1, default=str)[:4000], "```"]
+            if shown.get("stopped_by_time_budget"):
+                out.append(f"> **WARNING** {stage} stopped on its time budget (a guard), before the steps the "
+                           "recipe sets: this model depends on machine speed")
         out += _notes(m)
         out.append("")
     out += _claim(con, views, store)

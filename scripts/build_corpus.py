@@ -9,7 +9,7 @@ render-checked with CairoSVG in worker processes under a timeout, and written as
 zstd Parquet plus `SOURCES.md` (package, version, licence, attribution, sha256, counts).
 
 The corpus stands in for SVG-Stack (paper Sec. 4, App. A), which needs the Hugging Face
-hub: short filled icons feed the tiny SFT/GRPO recipe, Openclipart and Tango give long,
+hub: short filled icons and flat, filled, colourful flags feed the tiny SFT/GRPO recipe, Openclipart and Tango give long,
 colourful, gradient-heavy files closest to SVG-Stack-Hard, emoji and glyphs give
 out-of-distribution splits.
 
@@ -92,6 +92,9 @@ SOURCES: list[Source] = [
     Source("openmoji", "emoji", "npm", "openmoji", "17.0.0", "CC-BY-SA-4.0",
            "OpenMoji, the open-source emoji and icon project, CC BY-SA 4.0, https://openmoji.org",
            500, "openmoji"),
+    Source("flags", "flag", "npm", "flag-icons", "7.5.0", "MIT",
+           "flag-icons, (c) Panayiotis Lipiridis and contributors, MIT licence, https://github.com/lipis/flag-icons",
+           300, "flags"),
     Source("openclipart", "illustration", "deb", "openclipart-svg", "1:0.18+dfsg-19",
            "LicenseRef-PublicDomain",
            "Open Clip Art Library 0.18 (Debian openclipart-svg), public-domain dedication, https://openclipart.org",
@@ -250,6 +253,12 @@ def collect_openmoji(root: Path) -> list[Candidate]:
         except ValueError:
             return None
     return _file_candidates(root, "color/svg/*.svg", cap)
+
+
+def collect_flags(root: Path) -> list[Candidate]:
+    """The 4:3 flags only: the 1:1 files redraw the same flags (near-duplicates across splits)."""
+    names = {d["code"]: d["name"] for d in json.loads((root / "country.json").read_text())}
+    return _file_candidates(root, "flags/4x3/*.svg", lambda p: f"flag of {names.get(p.stem, p.stem.upper())}")
 
 
 def collect_openclipart(root: Path) -> list[Candidate]:

@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 
 logger = logging.getLogger(__name__)
 
-KINDS = ("icon", "emoji", "glyph", "illustration")
+KINDS = ("icon", "emoji", "glyph", "illustration", "flag")
 
 CORPUS_SCHEMA = pa.schema(
     [

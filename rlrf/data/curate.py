@@ -58,6 +58,8 @@ def prepare(raw: pa.Table, cfg: CurateConfig, funnel: Funnel) -> pa.Table:
     svg = round_decimals(svg, cfg.round_decimals)
     rows = raw.set_column(raw.schema.get_field_index("svg"), "svg", svg)
     rows = _strip_active_content(rows, funnel)
+    if cfg.grid is not None:
+        rows = redraw_on_grid(rows, cfg, funnel)
     for name, column, drop_fn in cheap_filters(cfg):
         dropped = drop_fn(rows[column])
         funnel.record(rows["sample_id"], rows["source"], name, dropped)
@@ -111,6 +113,34 @@ def _strip_active_content(rows: pa.Table, funnel: Funnel) -> pa.Table:
     funnel.record(rows["sample_id"], rows["source"], "active_content", dropped, reasons=reasons)
     rows = rows.set_column(rows.schema.get_field_index("svg"), "svg", pa.array(svgs, pa.string()))
     return rows.filter(pa.array([not d for d in dropped]))
+
+
+GRID_CHECK_SIZE = 64  # render side for the before/after comparison of the grid redraw
+
+
+def redraw_on_grid(rows: pa.Table, cfg: CurateConfig, funnel: Funnel) -> pa.Table:
+    """Replace each SVG by its integer-grid redraw (`rlrf.data.grid.to_grid`); drop rows the
+    redraw cannot express (`grid_unsupported`) or changes visibly (`grid_lossy`: mean absolute
+    pixel difference of the two renders above `cfg.grid_max_distance`)."""
+    from rlrf.config import RenderConfig
+    from rlrf.data.grid import render_distance, to_grid
+    from rlrf.svg.pool import shared_pool
+
+    originals = rows["svg"].to_pylist()
+    redrawn = [to_grid(s or "", cfg.grid) for s in originals]
+    todo = [i for i, s in enumerate(redrawn) if s is not None]
+    pool = shared_pool(RenderConfig())
+    before = pool.render_many([originals[i] for i in todo], GRID_CHECK_SIZE)
+    after = pool.render_many([redrawn[i] for i in todo], GRID_CHECK_SIZE)
+    reasons = ["grid_unsupported"] * len(originals)
+    for i, a, b in zip(todo, before, after, strict=True):
+        reasons[i] = "pass" if render_distance(a, b) <= cfg.grid_max_distance else "grid_lossy"
+    dropped = [r != "pass" for r in reasons]
+    funnel.record(rows["sample_id"], rows["source"], "grid", dropped, reasons=reasons)
+    svg = pa.array([s if r == "pass" else o for s, o, r in zip(redrawn, originals, reasons, strict=True)],
+                   pa.string())
+    rows = rows.set_column(rows.schema.get_field_index("svg"), "svg", svg)
+    return rows.filter(pc.invert(pa.array(dropped)))
 
 
 def route(rows: pa.Table, data: DataConfig, cfg: CurateConfig, funnel: Funnel) -> dict[str, pa.Table]:

@@ -17,6 +17,15 @@ numbers comparable with the published tables:
 - code efficiency: GT tokens - predicted tokens (`count_token_length.py` reports the
   opposite sign; the paper's tables use GT - prediction, negative = longer than GT).
 
+Not in the paper, added because MSE and SSIM on mostly-white targets pay for drawing
+nothing (a blank canvas, or one short dash, scores close to an honest attempt):
+
+- ink IoU: intersection over union of the two *ink masks* (a pixel is ink when any RGB
+  channel is < 200, judged at 128 px like a thumbnail). A blank or a dash scores ~0 on a
+  target with ink; an attempt in the right place scores > 0;
+- ink share (ink pixels / all pixels) of prediction and target, and their ratio, to see
+  whether a model draws about as much as the target does.
+
 Unlike StarVector, a failed render is *counted* (status `render_failed`) and scored
 as a blank white image rather than silently dropped, and metrics whose pretrained
 weights cannot be loaded are NULL with status `weights_unavailable` -- never a score
@@ -93,6 +102,43 @@ def ssim(
             data_range=1.0,
         )
     )
+
+
+INK_THRESHOLD = 200  # a pixel is ink when any channel is darker than this (0-255)
+INK_SIZE = 128  # ink masks are judged at thumbnail size, where hairline anti-aliasing is grey
+
+
+def ink_mask(img: np.ndarray, size: int | None = INK_SIZE, threshold: int = INK_THRESHOLD) -> np.ndarray:
+    """(h, w) bool: pixels where any channel is < `threshold`, after a box-filter resize to
+    `size` x `size` (None keeps the render's own size)."""
+    if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3:
+        raise ValueError(f"expected (h, w, 3) uint8 RGB, got {img.shape} {img.dtype}")
+    if size is not None and img.shape[:2] != (size, size):
+        from PIL import Image
+
+        img = np.asarray(Image.fromarray(img).resize((size, size), Image.Resampling.BOX))
+    return (img < threshold).any(axis=-1)
+
+
+def ink_share(img: np.ndarray, size: int | None = INK_SIZE) -> float:
+    """Share of ink pixels in [0, 1] (see `ink_mask`)."""
+    return float(ink_mask(img, size).mean())
+
+
+def ink_iou(gt: np.ndarray, pred: np.ndarray, size: int | None = INK_SIZE) -> float:
+    """Intersection over union of the ink masks of target and prediction, in [0, 1].
+
+    Identical drawings score 1, drawings with no common ink 0, and a blank prediction 0
+    on any target with ink. Two blank images have an empty union; they *agree* on where
+    ink is (nowhere), so the score is defined as 1. Curated targets are never blank
+    (curation drops near-white renders), so this case cannot reward a blank output.
+    """
+    _check_pair(gt, pred)
+    a, b = ink_mask(gt, size), ink_mask(pred, size)
+    union = int(np.logical_or(a, b).sum())
+    if union == 0:
+        return 1.0
+    return float(np.logical_and(a, b).sum() / union)
 
 
 def code_efficiency(gt_tokens: int | None, pred_tokens: int | None) -> int | None:
@@ -392,6 +438,7 @@ def score_images(
     for i, (gt, pred) in enumerate(zip(gts, preds, strict=True)):
         row: dict[str, Any] = {
             "mse": None, "ssim": None, "dino": None, "lpips": None,
+            "ink_iou": None, "ink_pred": None, "ink_gt": None, "ink_ratio": None,
             "render_ok": pred is not None,
             "status": OK if pred is not None else RENDER_FAILED,
             "dino_status": models.dino_status, "lpips_status": models.lpips_status,
@@ -402,6 +449,10 @@ def score_images(
             p = pred if pred is not None else blank_image((gt.shape[1], gt.shape[0]))
             row["mse"] = mse(gt, p)
             row["ssim"] = ssim(gt, p, gaussian_weights=ssim_gaussian_weights)
+            row["ink_iou"] = ink_iou(gt, p)
+            row["ink_gt"], row["ink_pred"] = ink_share(gt), ink_share(p)
+            # NULL on a blank target: a ratio to nothing is undefined, not infinite
+            row["ink_ratio"] = row["ink_pred"] / row["ink_gt"] if row["ink_gt"] > 0 else None
             pair_gt.append(gt)
             pair_pred.append(p)
             scored.append(i)

@@ -27,7 +27,7 @@ from rlrf.config import RenderConfig
 log = logging.getLogger(__name__)
 
 MODEL_ORDER = ("sft", "rlrf", "vtracer", "potrace")
-METRICS = ("mse", "ssim", "dino", "lpips", "code_eff")
+METRICS = ("mse", "ssim", "ink_iou", "dino", "lpips", "code_eff")
 TEXT_METRICS = ("clip", "vlm_judge")
 LOWER_IS_BETTER = {"mse", "lpips"}
 
@@ -164,7 +164,7 @@ def _leaderboard(con, rels: set[str]) -> str:
                 best[(split, m)] = min(vals) if m in LOWER_IS_BETTER else max(vals)
     head = ("<tr><th class='l'>split</th><th class='l'>model</th><th>n</th><th>render fail</th>"
             + "".join(f"<th>{m}{' ↓' if m in LOWER_IS_BETTER else ' ↑'}</th>" for m in metrics)
-            + "<th>s / sample</th><th>NULL: dino / lpips</th></tr>")
+            + "<th>ink ratio (median)</th><th>s / sample</th><th>NULL: dino / lpips</th></tr>")
     body = []
     for r in rows:
         cells = [f"<td class='l'>{_esc(r['split'])}</td>", f"<td class='l'>{_esc(r['model_label'])}</td>",
@@ -174,12 +174,15 @@ def _leaderboard(con, rels: set[str]) -> str:
             cls = " class='best'" if v is not None and best.get((r["split"], m)) == v else ""
             text = "NULL" if v is None else f"{_fmt(v)} ± {_fmt(ci, 2)}"
             cells.append(f"<td{cls}>{_esc(text)}</td>")
+        cells.append(f"<td>{_fmt(r.get('ink_ratio_median'), 2)}</td>")
         cells.append(f"<td>{_fmt(r.get('seconds_per_sample'), 3)}</td>")
         cells.append(f"<td>{r.get('n_dino_unavailable', 0)} / {r.get('n_lpips_unavailable', 0)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     return ("<table>" + head + "".join(body) + "</table>"
             "<p class='note'>mean ± 95% CI half-width; failed renders are scored as blank images and "
-            "counted in 'render fail'; code_eff = GT tokens − predicted tokens.</p>")
+            "counted in 'render fail'; code_eff = GT tokens − predicted tokens; ink_iou = IoU of the "
+            "prediction's and the target's ink (any channel &lt; 200 at 128 px), ink ratio = median of "
+            "prediction ink / target ink (1 = as much ink as the target; a blank scores 0 on both).</p>")
 
 
 def _line_plot(series: dict[str, tuple[list[float], list[float]]], title: str, ylabel: str) -> bytes:
@@ -263,7 +266,7 @@ def _gallery(con, rels: set[str], limits: RenderConfig, gallery_size: int, thumb
         scores = {}
         if has_metrics:
             scores = {(r["model_label"], r["sample_id"]): r for r in _rows(
-                con, "SELECT model_label, sample_id, mse, ssim, status FROM metrics "
+                con, "SELECT model_label, sample_id, mse, ssim, ink_iou, status FROM metrics "
                      "WHERE dataset = ? AND list_contains(?, sample_id)", [split, ids])}
         cells = [(sid, None, gt.get(sid) or "") for sid in ids]
         cells += [(sid, m, preds.get((m, sid)) or "") for sid in ids for m in labels]
@@ -284,6 +287,7 @@ def _gallery(con, rels: set[str], limits: RenderConfig, gallery_size: int, thumb
                 s = scores.get((m, sid))
                 if s is not None and s["mse"] is not None:
                     cap = f"MSE {s['mse']:.4f} · SSIM {s['ssim']:.3f}" + (
+                        f" · IoU {s['ink_iou']:.2f}" if s.get("ink_iou") is not None else "") + (
                         f" · {s['status']}" if s["status"] != "ok" else "")
                 tds.append(f"<td><img alt='{_esc(m or 'GT')} {_esc(sid)}' src='{_png_uri(png)}'>{_esc(cap)}</td>")
             body.append("<tr>" + "".join(tds) + "</tr>")

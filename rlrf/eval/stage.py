@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 
 # model label -> the upstream stage whose `model/` folder holds it
 MODEL_STAGES = {"sft": "sft", "rlrf": "grpo"}
+# `<model>_greedy`: the same model decoded greedily, whatever eval.do_sample says, so one run
+# reports both seeded sampling and greedy decoding
+GREEDY = "_greedy"
 # `blank`: a white canvas for every sample. A reference row, not a system: on mostly-white
 # targets MSE/SSIM reward drawing nothing, so a model is only useful where it beats this.
 BLANK_SVG = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1 1"/>'
@@ -59,14 +62,17 @@ def _predictor(label: str, recipe: Recipe, upstream: dict[str, Path]):
         return baseline_predictor(label, recipe.eval, recipe.render)
     if label == "blank":
         return blank_predictor
-    if label not in MODEL_STAGES:
-        raise ValueError(f"eval.models: unknown model label {label!r}; valid: "
-                         f"{', '.join([*MODEL_STAGES, *BASELINES, 'blank'])}")
+    base = label.removesuffix(GREEDY)
+    if base not in MODEL_STAGES:
+        valid = [*MODEL_STAGES, *(m + GREEDY for m in MODEL_STAGES), *BASELINES, "blank"]
+        raise ValueError(f"eval.models: unknown model label {label!r}; valid: {', '.join(valid)}")
     from rlrf.models.families import family_of_dir, load_trained
 
-    stage = MODEL_STAGES[label]
+    stage = MODEL_STAGES[base]
     if stage not in upstream:
         raise FileNotFoundError(f"eval.models lists {label!r} but no finished '{stage}' stage was given")
+    # *_greedy labels: the same model decoded greedily, whatever eval.do_sample says
+    cfg = recipe.eval.model_copy(update={"do_sample": False}) if label.endswith(GREEDY) else recipe.eval
     model_dir = upstream[stage] / "model"
     use_vllm = recipe.grpo.use_vllm if recipe.eval.use_vllm is None else recipe.eval.use_vllm
     if use_vllm:
@@ -74,16 +80,16 @@ def _predictor(label: str, recipe: Recipe, upstream: dict[str, Path]):
 
         family = family_of_dir(model_dir)
         if family.name in VLLM_FAMILIES:
-            return _vllm_predictor(recipe, model_dir, family)
+            return _vllm_predictor(recipe, cfg, model_dir, family)
         log.warning("eval: family %s has no vLLM architecture; decoding with HF generate on %s",
                     family.name, resolve_device(recipe.device))
     model, processor = load_trained(model_dir)
     model.to(resolve_device(recipe.device)).eval()
-    return model_predictor(model, processor, recipe.eval, recipe.render,
+    return model_predictor(model, processor, cfg, recipe.render,
                            image_size=recipe.model.image_size, task=recipe.model.task)
 
 
-def _vllm_predictor(recipe: Recipe, model_dir: Path, family):
+def _vllm_predictor(recipe: Recipe, cfg, model_dir: Path, family):
     from functools import partial
 
     from rlrf.models.vllm_generate import generate_svgs_vllm, load_vllm
@@ -91,7 +97,7 @@ def _vllm_predictor(recipe: Recipe, model_dir: Path, family):
     processor = family.load_processor(model_dir)
     llm = load_vllm(model_dir, recipe.eval.vllm_gpu_memory_utilization, recipe.seed, recipe.model.task)
     generate = partial(generate_svgs_vllm, input_side=family.input_side(processor))
-    return model_predictor(llm, processor, recipe.eval, recipe.render, image_size=recipe.model.image_size,
+    return model_predictor(llm, processor, cfg, recipe.render, image_size=recipe.model.image_size,
                            task=recipe.model.task, generate=generate)
 
 
@@ -118,7 +124,8 @@ def run_eval(recipe: Recipe, upstream: dict[str, Path], out_dir: Path) -> dict:
         predict = None  # the previous model leaves the accelerator before the next one loads
         free_accelerator_memory()
         predict = _predictor(label, recipe, upstream)
-        for split in splits:
+        only = recipe.eval.greedy_splits if label.endswith(GREEDY) else None
+        for split in [s for s in splits if only is None or s in only]:
             rows = eval_rows(samples, split, recipe.eval.max_samples_per_split, recipe.seed)
             t = time.time()
             set_seed(recipe.seed)  # sampled decoding draws the same random stream for every model

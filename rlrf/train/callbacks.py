@@ -82,7 +82,10 @@ class FlushTables(TrainerCallback):
 
 
 class TimeBudgetCallback(TrainerCallback):
-    """Stop training cleanly (with a checkpoint) once `budget_s` seconds have passed."""
+    """A guard, not a stopping rule: stop cleanly (with a checkpoint) once `budget_s` seconds
+    have passed, loudly, because the model then depends on how fast the machine was. Recipes
+    set their training length in steps/epochs; the stage summary reports
+    `stopped_by_time_budget`."""
 
     def __init__(self, budget_s: float | None):
         self.budget_s = budget_s
@@ -96,7 +99,11 @@ class TimeBudgetCallback(TrainerCallback):
 
     def on_step_end(self, args, state, control, **kwargs):
         if self.budget_s is not None and time.perf_counter() - self._t0 > self.budget_s:
-            log.info("time budget of %.0f s reached at step %d", self.budget_s, state.global_step)
+            log.warning(
+                "TIME BUDGET HIT: %.0f s reached at step %d of %d; training stopped early, so this model "
+                "is not the one the recipe describes (it depends on machine speed)",
+                self.budget_s, state.global_step, state.max_steps,
+            )
             self.hit = True
             self.step, self.max_steps = int(state.global_step), int(state.max_steps)
             control.should_training_stop = True

@@ -1,5 +1,6 @@
 import numpy as np
 import pyarrow as pa
+import pytest
 
 from rlrf.config import EvalConfig, RenderConfig
 from rlrf.eval.metrics import MetricModels
@@ -17,6 +18,24 @@ def test_blank_reference_scores_a_white_canvas():
     mse = m["mse"].to_pylist()
     assert np.allclose(mse, 0.5, atol=0.02)  # half the canvas is ink
     assert all(m["render_ok"].to_pylist())
+    assert m["ink_iou"].to_pylist() == [0.0, 0.0]  # the floor: no ink where the target has it
+
+
+def test_greedy_labels_decode_greedily(monkeypatch, tmp_path):
+    """`<model>_greedy` is the same model with do_sample off, whatever eval.do_sample says."""
+    import rlrf.models.factory as factory
+    from rlrf.config import parse_recipe
+    from rlrf.eval import stage
+
+    seen = {}
+    monkeypatch.setattr(factory, "load_trained", lambda d: (type("M", (), {"eval": lambda self: self})(), None))
+    monkeypatch.setattr(stage, "model_predictor", lambda m, p, cfg, *a, **k: seen.setdefault(len(seen), cfg))
+    recipe = parse_recipe({"name": "x", "eval": {"do_sample": True}})
+    stage._predictor("sft", recipe, {"sft": tmp_path})
+    stage._predictor("rlrf_greedy", recipe, {"grpo": tmp_path})
+    assert seen[0].do_sample is True and seen[1].do_sample is False
+    with pytest.raises(ValueError, match="sft_greedy"):
+        stage._predictor("sft_beam", recipe, {})
 
 
 def test_eval_rows_are_the_same_seeded_sample_for_every_model():

@@ -25,6 +25,9 @@ def _metrics_rows():
                     "mse": None if gt_failed else 0.01 * (i + 1) + shift,
                     "ssim": None if gt_failed else 0.9 - 0.01 * i - shift,
                     "dino": None, "lpips": None if model == "vtracer" else 0.2 + shift,
+                    "ink_iou": None if gt_failed else 0.1 * i,
+                    "ink_pred": None if gt_failed else 0.05 * i, "ink_gt": None if gt_failed else 0.2,
+                    "ink_ratio": None if gt_failed else 0.25 * i,
                     "code_eff": None if gt_failed else 100 - 10 * i,
                     "gt_tokens": 500, "pred_tokens": 400 + 10 * i,
                     "render_ok": not failed,
@@ -130,6 +133,10 @@ def test_leaderboard_one_row_per_model_and_split(con):
     fonts = by[("rlrf", "ood_fonts")]
     assert fonts["n_gt_render_failed"] == 1 and fonts["n_scored"] == 3
     assert fonts["mse"] == pytest.approx((0.11 + 0.12 + 0.13) / 3)
+    assert sft["ink_iou"] == pytest.approx(0.15)
+    assert sft["ink_ratio_median"] == pytest.approx(0.375)  # median of 0, .25, .5, .75
+    assert sft["target_ink_share_median"] == pytest.approx(0.2)
+    assert sft["low_ink_rate"] == pytest.approx(0.25)  # only the row with no ink
 
 
 def test_ood_gap_is_difference_of_means(con):
@@ -165,3 +172,18 @@ def test_rlrf_vs_sft_pairs_the_same_samples(con):
 def test_funnel_summary_balances(con):
     for _, rows_in, kept, dropped in con.execute("SELECT filter, rows_in, kept, dropped FROM funnel_summary").fetchall():
         assert rows_in == kept + dropped
+
+
+def test_readme_table_script_prints_one_row_per_split_and_model(con):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "scripts" / "readme_table.py"
+    spec = importlib.util.spec_from_file_location("readme_table", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    lines = mod.table(con, ["test_hard", "ood_emoji"], ["sft", "rlrf"]).splitlines()
+    assert lines[0].startswith("| split | model | n | MSE")
+    assert [line.split(" | ")[:2] for line in lines[2:]] == [
+        ["| test_hard", "sft"], ["| test_hard", "rlrf"], ["| ood_emoji", "sft"], ["| ood_emoji", "rlrf"]]
+    assert "0.150 ± " in lines[2]  # sft test_hard ink IoU mean

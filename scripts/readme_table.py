@@ -1,0 +1,67 @@
+#!/usr/bin/env python
+"""Print the README's "What the embedded default shows" table from a finished run.
+
+Reads the `leaderboard` view (DuckDB over the newest finished stages of the recipe) and
+prints one Markdown row per split x model: MSE, SSIM and ink IoU as mean ± 95% CI,
+the median ink ratio (prediction ink / target ink), the share of predictions that
+render, and the target's median ink share. The blank canvas row is the floor.
+
+    .venv/bin/python scripts/readme_table.py [--recipe tiny] [--splits test test_hard]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from rlrf.artifacts import Store, connect  # noqa: E402
+from rlrf.config import load_recipe  # noqa: E402
+
+MODELS = ("blank", "sft", "rlrf", "sft_greedy", "rlrf_greedy", "potrace", "vtracer")
+QUERY = """
+SELECT split, model_label, n_scored, mse, mse_ci95, ssim, ssim_ci95, ink_iou, ink_iou_ci95,
+       ink_ratio_median, 1 - render_failure_rate AS valid, target_ink_share_median
+FROM leaderboard
+WHERE list_contains(?, split) AND list_contains(?, model_label)
+"""
+
+
+def _ci(v: float | None, ci: float | None, digits: int = 3) -> str:
+    if v is None:
+        return "NULL"
+    return f"{v:.{digits}f} ± {ci:.{digits}f}" if ci is not None else f"{v:.{digits}f}"
+
+
+def table(con, splits: list[str], models: list[str]) -> str:
+    rows = con.execute(QUERY, [splits, models]).fetchall()
+    order = {(s, m): (splits.index(s), models.index(m)) for s in splits for m in models}
+    rows.sort(key=lambda r: order[(r[0], r[1])])
+    out = ["| split | model | n | MSE ↓ | SSIM ↑ | ink IoU ↑ | ink ratio (median) | valid SVG | target ink (median) |",
+           "|---|---|---|---|---|---|---|---|---|"]
+    for split, model, n, mse, mse_ci, ssim, ssim_ci, iou, iou_ci, ratio, valid, tink in rows:
+        out.append(f"| {split} | {model} | {n} | {_ci(mse, mse_ci)} | {_ci(ssim, ssim_ci)} | {_ci(iou, iou_ci)} | "
+                   f"{'NULL' if ratio is None else f'{ratio:.2f}'} | {valid:.0%} | {tink:.3f} |")
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--recipe", default="tiny")
+    ap.add_argument("--splits", nargs="*", default=None, help="default: the recipe's eval splits")
+    ap.add_argument("--models", nargs="*", default=list(MODELS))
+    args = ap.parse_args(argv)
+    recipe = load_recipe(args.recipe)
+    store = Store(recipe.artifacts_dir, recipe.name)
+    con = connect(store.root / "rlrf.duckdb", store=store)
+    try:
+        print(table(con, args.splits or list(recipe.eval.splits), args.models))
+    finally:
+        con.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
