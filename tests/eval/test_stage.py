@@ -23,12 +23,13 @@ def test_blank_reference_scores_a_white_canvas():
 
 def test_greedy_labels_decode_greedily(monkeypatch, tmp_path):
     """`<model>_greedy` is the same model with do_sample off, whatever eval.do_sample says."""
-    import rlrf.models.factory as factory
+    import rlrf.models.families as families
     from rlrf.config import parse_recipe
     from rlrf.eval import stage
 
     seen = {}
-    monkeypatch.setattr(factory, "load_trained", lambda d: (type("M", (), {"eval": lambda self: self})(), None))
+    model = type("M", (), {"eval": lambda self: self, "to": lambda self, device: self})()
+    monkeypatch.setattr(families, "load_trained", lambda d: (model, None))
     monkeypatch.setattr(stage, "model_predictor", lambda m, p, cfg, *a, **k: seen.setdefault(len(seen), cfg))
     recipe = parse_recipe({"name": "x", "eval": {"do_sample": True}})
     stage._predictor("sft", recipe, {"sft": tmp_path})

@@ -102,7 +102,7 @@ def test_scripts_and_handlers_never_reach_a_stored_svg(fault):
     ({"rewards": [{"name": "l2_cany"}]}, "rewards.0.name: unknown reward 'l2_cany'; valid:"),
     ({"rewards": [{"name": "mypkg.nothere.reward"}]}, "rewards.0.name: reward 'mypkg.nothere.reward': cannot import"),
     ({"rewards": [{"name": "l2"}, {"name": "l2"}]}, "rewards: names repeat ['l2']"),
-    ({"eval": {"models": ["sft", "rlfr"]}}, "eval.models.1: unknown model label 'rlfr'; valid: sft, rlrf, vtracer"),
+    ({"eval": {"models": ["sft", "rlfr"]}}, "eval.models.1: unknown model label 'rlfr'; valid: sft, rlrf, sft_greedy, rlrf_greedy, vtracer"),
 ])
 def test_bad_names_fail_at_recipe_load(patch, message, fault):
     fault["fault"] = f"bad recipe, caught at load: {message.split(';')[0]}"
