@@ -9,6 +9,7 @@ model (random init or `from_pretrained`), and how a saved model folder loads bac
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,8 @@ from rlrf.weights import WeightsUnavailable, downloads_allowed
 log = logging.getLogger(__name__)
 
 
-class Family:
-    """Base adapter; subclasses set the class attributes and override the config builders."""
+class Family(ABC):
+    """Base adapter; subclasses set the class attributes and implement `tiny_config`."""
 
     name: str = ""
     model_types: tuple[str, ...] = ()  # `model_type` values of config.json that this family loads
@@ -31,8 +32,9 @@ class Family:
     config_class: type[PretrainedConfig]
 
     # -- configs -------------------------------------------------------------------------
+    @abstractmethod
     def tiny_config(self, cfg: ModelConfig, tokenizer) -> PretrainedConfig:
-        raise NotImplementedError
+        """A small random-init config of this family whose token ids come from `tokenizer`."""
 
     def config_from_dict(self, data: dict[str, Any]) -> PretrainedConfig:
         """A config from a `config.json` mapping (committed facts for the dry run)."""
