@@ -49,21 +49,12 @@ def run_stage(recipe: Recipe, stage: str, out_dir: Path, curate_dir: Path, sft_d
 
 
 def base_model(recipe: Recipe, tokenizer_dir: Path):
-    """(model, processor) that SFT starts from, for `grpo.init: base` (RLRF without SVG-SFT).
+    """(model, processor) that SFT starts from, for `grpo.init: base` (RLRF without SVG-SFT):
+    the very weights, tokenizer and processor of `rlrf.train.sft.initial_model`, whatever the
+    model family."""
+    from rlrf.train.sft import initial_model
 
-    The same steps in the same order as `run_sft` (seed, the curation's tokenizer, processor,
-    `build_model`), so a random-init tiny model gets the very weights SFT would have started
-    from and a hub model its pretrained weights, with SFT's tokenizer and processor.
-    """
-    from transformers import set_seed
-
-    from rlrf.models.factory import build_model, build_processor
-    from rlrf.models.tokenizer import load_tokenizer
-
-    set_seed(recipe.seed)
-    tokenizer = load_tokenizer(recipe.tokenizer, tokenizer_dir)
-    processor = build_processor(tokenizer, recipe.model)
-    return build_model(recipe.model, tokenizer), processor
+    return initial_model(recipe, tokenizer_dir)
 
 
 def save_base_model(model, processor, target: Path) -> Path:

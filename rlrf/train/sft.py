@@ -74,14 +74,21 @@ def sft_args(recipe: Recipe, output_dir: Path) -> TrlSFTConfig:
     )
 
 
-def run_sft(recipe: Recipe, train_rows: pa.Table, tokenizer_dir: Path, out_dir: Path, *, callbacks=None) -> dict:
-    """Fine-tune the recipe's model on `train_rows`; write model/, checkpoints/, train_log.parquet."""
-    out_dir = Path(out_dir)
+def initial_model(recipe: Recipe, tokenizer_dir: Path):
+    """(model, processor) SFT starts from: seed, the curation's tokenizer, the recipe's family
+    (random init for a tiny model, pretrained weights for a hub model). `grpo.init: base`
+    starts RLRF from exactly these (rlrf.train.launch.base_model)."""
     set_seed(recipe.seed)
     tokenizer = load_tokenizer(recipe.tokenizer, tokenizer_dir)
     family = family_for(recipe.model)
     processor = family.build_processor(tokenizer, recipe.model)
-    model = family.build_model(recipe.model, tokenizer)
+    return family.build_model(recipe.model, tokenizer), processor
+
+
+def run_sft(recipe: Recipe, train_rows: pa.Table, tokenizer_dir: Path, out_dir: Path, *, callbacks=None) -> dict:
+    """Fine-tune the recipe's model on `train_rows`; write model/, checkpoints/, train_log.parquet."""
+    out_dir = Path(out_dir)
+    model, processor = initial_model(recipe, tokenizer_dir)
     dataset = sft_dataset(train_rows, recipe.model, recipe.sft.max_train_rows)
     log.info("SFT on %d rows (%s)", len(dataset), recipe.model.task)
 
