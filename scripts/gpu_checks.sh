@@ -13,6 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 WHEELS=.whl
 PKGS=(transformers trl datasets dill multiprocess pydantic pydantic_core annotated-types typing-inspection
+      huggingface_hub hf-xet httpx2 httpcore2 truststore
       CairoSVG cairocffi cffi pycparser tinycss2 cssselect2 defusedxml webencodings pebble duckdb tokenizers)
 
 if [ "${1:-run}" = prepare ]; then
@@ -25,24 +26,23 @@ if [ "${1:-run}" = prepare ]; then
   "$PY" -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
     --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
     -d "$WHEELS" "${pins[@]}"
-  (cd "$WHEELS/deb" && apt-get download -q libcairo2 libpixman-1-0 libxcb-render0 libxcb-shm0 libxrender1 >/dev/null)
+  (cd "$WHEELS/deb" && apt-get download -q libcairo2 libpixman-1-0 libxcb-render0 libxcb-shm0 libxrender1 libfontconfig1 libfreetype6 libpng16-16 libx11-6 libxext6 libxcb1 libxau6 libxdmcp6 libbrotli1 >/dev/null)
   du -sh "$WHEELS"
   exit 0
 fi
 
 PY=${PY:-python3}
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
-if ! "$PY" -c 'import trl, cairosvg' 2>/dev/null; then
-  "$PY" -m venv --system-site-packages .gpu-venv
-  PY=.gpu-venv/bin/python
-  "$PY" -m pip install -q --no-index --no-deps "$WHEELS"/*.whl
-  "$PY" -m pip install -q --no-index --no-deps --no-build-isolation -e .
-  if ! ldconfig -p | grep -q libcairo.so.2; then
-    mkdir -p "$WHEELS/root"
-    for f in "$WHEELS"/deb/*.deb; do dpkg -x "$f" "$WHEELS/root"; done
-    export LD_LIBRARY_PATH="$PWD/$WHEELS/root/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}"
-  fi
+# The image's python3 is itself a venv: install into a target folder put first on PYTHONPATH (a
+# --system-site-packages venv made from it would not see the image's torch).
+SITE=${GPU_SITE:-/tmp/rlrf-site}
+"$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$SITE" "$WHEELS"/*.whl
+export PYTHONPATH="$SITE:$PWD:${PYTHONPATH:-}"
+if ! ldconfig -p | grep -q libcairo.so.2; then
+  mkdir -p "$WHEELS/root"
+  for f in "$WHEELS"/deb/*.deb; do dpkg -x "$f" "$WHEELS/root"; done
+  export LD_LIBRARY_PATH="$PWD/$WHEELS/root/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}"
 fi
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1
-"$PY" -c 'import torch; assert torch.cuda.is_available(), "no CUDA device visible"; print(torch.cuda.get_device_name())'
-timeout "${GPU_CHECKS_TIMEOUT_S:-540}" "$PY" -m pytest -q -p no:cacheprovider -m gpu -rs tests/train/test_gpu.py
+"$PY" -c 'import torch, transformers, trl, cairosvg; assert torch.cuda.is_available(), "no CUDA device visible"; print(torch.__version__, torch.cuda.get_device_name(), "transformers", transformers.__version__, "trl", trl.__version__)'
+timeout "${GPU_CHECKS_TIMEOUT_S:-480}" "$PY" -m pytest -q -p no:cacheprovider -m gpu -rs --durations=10 tests/train/test_gpu.py
