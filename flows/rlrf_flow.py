@@ -15,8 +15,9 @@ from flows.evaluate import eval_flow
 from flows.runners import task_runner
 from flows.training import grpo_flow, sft_flow
 from rlrf.artifacts import Store, catalogue_path, connect, write_catalogue
-from rlrf.config import Recipe, load_recipe, save_recipe
+from rlrf.config import Recipe, save_recipe
 from rlrf.pipeline import complete, parse_stages, plan_stage, writing
+from rlrf.recipe import load_recipe
 from rlrf.summary import summary_markdown
 
 STAGE_FLOWS = {"curate": curate_flow, "sft": sft_flow, "grpo": grpo_flow, "eval": eval_flow}

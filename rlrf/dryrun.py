@@ -327,7 +327,7 @@ def _grpo(recipe: Recipe, arch: Architecture, out: DryRun, gpu_gib: float, promp
 
 
 def main(recipe_name: str, gpu_memory_gib: float = 80.0, train_rows: int | None = None) -> int:
-    from rlrf.config import load_recipe
+    from rlrf.recipe import load_recipe
 
     report = dry_run(load_recipe(recipe_name), gpu_memory_gib, train_rows)
     print(report.text())

@@ -32,10 +32,10 @@ import pyarrow.parquet as pq
 import torch
 from skimage.metrics import structural_similarity
 
-from rlrf.config import parse_recipe
 from rlrf.models.factory import load_trained
 from rlrf.models.generate import generate_svgs
 from rlrf.models.tokenizer import train_tokenizer
+from rlrf.recipe import parse_recipe
 from rlrf.svg.extract import extract_svg
 from rlrf.train.data import render_input
 from rlrf.train.grpo import run_grpo
@@ -90,10 +90,10 @@ def score(svgs: list[str | None], gts: list[str], size: int) -> dict:
 
 def judge_run(run_dir: Path, recipe_file: str, splits: list[str]) -> dict:
     """SFT vs RLRF on a pipeline run's curated splits with the eval stage's own code."""
-    from rlrf.config import load_recipe
     from rlrf.eval.metrics import MetricModels
     from rlrf.eval.run import evaluate_split, model_predictor
     from rlrf.eval.stage import eval_rows
+    from rlrf.recipe import load_recipe
 
     recipe = load_recipe(recipe_file)
     samples = pq.read_table(run_dir / "curate" / "samples.parquet")

@@ -2,7 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from rlrf.config import RecipeError, load_recipe, parse_recipe, repo_root
+from rlrf.config import RecipeError, repo_root
+from rlrf.recipe import load_recipe, parse_recipe
 
 
 def write(tmp_path: Path, text: str) -> Path:

@@ -4,8 +4,8 @@ config, memory and batch arithmetic come out, and a recipe that cannot run says 
 import pytest
 
 from rlrf.cli import main
-from rlrf.config import load_recipe
 from rlrf.dryrun import all_recipes, dry_run, hardware, state_bytes
+from rlrf.recipe import load_recipe
 
 RECIPES = [p.stem for p in all_recipes()]
 # every shipped recipe must fit an 80 GiB GPU and divide (a recipe that does not says what

@@ -112,11 +112,7 @@ def run_eval(recipe: Recipe, upstream: dict[str, Path], out_dir: Path) -> dict:
              if s not in present]
     tokenizer = load_tokenizer(recipe.tokenizer, upstream["curate"] / "tokenizer")
     metric_models = load_metric_models(recipe.eval, device=str(resolve_device(recipe.device)), task=recipe.model.task)
-    learned = ("dino", "lpips", "clip", "vlm_judge") if recipe.model.task == "text2svg" else ("dino", "lpips")
-    for name in learned:
-        reason = getattr(metric_models, f"{name}_reason")
-        if reason:
-            notes.append(f"WEIGHTS UNAVAILABLE: {name} is NULL (status weights_unavailable): {reason}")
+    notes += metric_models.notes()
 
     predictions, metrics = [], []
     predict = None

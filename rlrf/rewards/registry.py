@@ -92,7 +92,8 @@ def _build_l2_canny(spec, render, size, tokenizer=None, task=None):
 def _dreamsim(spec, render, size, task, canny):
     """`model:` is either a DreamSim variant ("ensemble", "dino_vitb16", …; weights in
     `cache_dir`, default ~/.cache/dreamsim) or the folder holding the ensemble's weights."""
-    from rlrf.rewards.perceptual import DREAMSIM_TYPES, DreamSimReward
+    from rlrf.rewards.perceptual import DreamSimReward
+    from rlrf.scores.learned import DREAMSIM_TYPES
 
     if spec.model in DREAMSIM_TYPES:
         dreamsim_type = spec.model
@@ -155,7 +156,7 @@ def _build_length(spec, render, size, tokenizer=None, task=None):
     return LengthReward(spec.name, tokenizer, render, _size(spec, size), _strip_text(spec, task))
 
 
-def _import_dotted(path: str) -> Any:
+def import_dotted(path: str) -> Any:
     module_name, _, attr = path.rpartition(".")
     try:
         return getattr(importlib.import_module(module_name), attr)
@@ -174,7 +175,7 @@ def build_reward(
     if spec.name in REWARDS:
         reward = REWARDS[spec.name](spec, render, size, tokenizer, task)
     elif "." in spec.name:
-        obj = _import_dotted(spec.name)
+        obj = import_dotted(spec.name)
         reward = obj(**spec.params) if inspect.isclass(obj) else obj
         if not callable(reward):
             raise ValueError(f"reward {spec.name!r} is not callable")

@@ -18,7 +18,8 @@ from pathlib import Path
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from rlrf.config import Recipe, load_recipe, repo_root
+from rlrf.config import Recipe, repo_root
+from rlrf.recipe import load_recipe
 
 
 def split_rows(curate_dir: Path, split: str):

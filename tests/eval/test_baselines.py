@@ -5,7 +5,7 @@ import pytest
 
 from rlrf.config import EvalConfig
 from rlrf.eval import baselines
-from rlrf.eval.metrics import blank_image, mse
+from rlrf.scores.pixels import blank_image, mse
 from rlrf.svg.render import render
 
 SETTINGS = EvalConfig().baselines

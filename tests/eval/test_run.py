@@ -9,7 +9,7 @@ from rlrf.eval.run import METRICS_SCHEMA, PREDICTIONS_SCHEMA, baseline_predictor
 
 CFG = EvalConfig(render_size=128, input_size=128)
 LIMITS = RenderConfig(timeout_s=5.0, workers=2)
-NO_MODELS = MetricModels(dino_reason="test", lpips_reason="test")
+NO_MODELS = MetricModels()
 
 
 @pytest.fixture

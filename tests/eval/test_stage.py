@@ -24,8 +24,8 @@ def test_blank_reference_scores_a_white_canvas():
 def test_greedy_labels_decode_greedily(monkeypatch, tmp_path):
     """`<model>_greedy` is the same model with do_sample off, whatever eval.do_sample says."""
     import rlrf.models.families as families
-    from rlrf.config import parse_recipe
     from rlrf.eval import stage
+    from rlrf.recipe import parse_recipe
 
     seen = {}
     model = type("M", (), {"eval": lambda self: self, "to": lambda self, device: self})()

@@ -13,8 +13,9 @@ import tempfile
 import pytest
 
 from rlrf.artifacts import Manifest, StageBusy, StageLock, Store, begin_stage, fail_stage
-from rlrf.config import parse_recipe, repo_root
+from rlrf.config import repo_root
 from rlrf.pipeline import complete, plan_stage, writing
+from rlrf.recipe import parse_recipe
 
 HOLD = """
 import sys, time

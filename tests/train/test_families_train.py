@@ -36,6 +36,6 @@ def test_sft_grpo_eval(family, task, micro_tokenizer, tmp_path):
     rows = icon_rows(2).drop(["split"]).append_column("split", pa.array(["test"] * 2))
     predict = model_predictor(model, processor, cfg, limits, recipe.model.image_size, task=task)
     preds, metrics = evaluate_split("rlrf", rows, predict, cfg, limits, micro_tokenizer, task=task,
-                                    metric_models=MetricModels(task=task, dino_reason="t", lpips_reason="t"))
+                                    metric_models=MetricModels(task=task))
     assert preds.num_rows == metrics.num_rows == 2
     assert all(0 < n <= 6 for n in preds.column("n_tokens").to_pylist())

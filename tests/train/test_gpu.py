@@ -11,6 +11,7 @@ from rlrf.eval import metrics as M
 from rlrf.eval.run import evaluate_split, model_predictor
 from rlrf.models.device import resolve_device
 from rlrf.models.families import load_trained
+from rlrf.scores import learned as L
 from rlrf.train.grpo import run_grpo
 from rlrf.train.sft import run_sft
 from tests.models.micro import icon_rows, micro_recipe
@@ -45,8 +46,8 @@ def test_cuda_sft_grpo_eval(family, task, micro_tokenizer, tmp_path):
     model, processor = load_trained(tmp_path / "grpo" / "model")
     model.to(device).eval()
     assert next(model.parameters()).device.type == "cuda"
-    tiny = M.DinoScorer(*_tiny_dino_parts(), device=str(device), batch_size=2)
-    metric_models = M.MetricModels(task=task, dino=tiny, lpips_reason="not in this check")
+    tiny = L.DinoScorer(*_tiny_dino_parts(), device=str(device), batch_size=2)
+    metric_models = M.MetricModels(task=task, scorers={"dino": tiny})
     cfg, limits = EvalConfig(render_size=64, max_new_tokens=8, batch_size=2), RenderConfig(workers=2)
     rows = icon_rows(4).drop(["split"]).append_column("split", pa.array(["test"] * 4))
     predict = model_predictor(model, processor, cfg, limits, recipe.model.image_size, task=task)

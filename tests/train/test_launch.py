@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from rlrf.config import load_recipe
+from rlrf.recipe import load_recipe
 from rlrf.train.launch import launch_command
 
 

@@ -2,7 +2,8 @@ import pyarrow.parquet as pq
 
 from rlrf.models.factory import load_trained
 from rlrf.models.generate import generate_svgs
-from rlrf.train.data import render_input, sft_dataset
+from rlrf.models.inputs import render_input
+from rlrf.train.data import sft_dataset
 from rlrf.train.sft import run_sft
 from tests.models.micro import icon_rows, micro_recipe
 
