@@ -6,7 +6,6 @@ imports `flows`."""
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from contextlib import contextmanager
