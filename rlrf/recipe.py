@@ -78,10 +78,34 @@ def _unknown_names(recipe: Recipe) -> list[str]:
 def load_recipe(path_or_name: str | Path, overrides: dict[str, Any] | None = None) -> Recipe:
     """Load `recipes/<name>.yaml` or a path; `overrides` are dotted keys (`grpo.max_steps`)."""
     path = resolve_recipe_path(path_or_name)
+    data = read_recipe_data(path)
+    for dotted, value in (overrides or {}).items():
+        _set_dotted(data, dotted, value)
+    return parse_recipe(data, origin=str(path))
+
+
+def read_recipe_data(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """The recipe file's mapping, with `extends: <name or path>` resolved: the base recipe's
+    mapping with this file's keys merged over it (mappings merge key by key; lists and
+    scalars replace), so a recipe states only what differs from its base."""
+    path = path.resolve()
+    if path in _seen:
+        raise RecipeError(f"{path}: `extends` loops back to itself ({' -> '.join(map(str, _seen))})")
     try:
         data = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
         raise RecipeError(f"{path}: not valid YAML: {exc}") from None
-    for dotted, value in (overrides or {}).items():
-        _set_dotted(data, dotted, value)
-    return parse_recipe(data, origin=str(path))
+    if not isinstance(data, dict) or "extends" not in data:
+        return data
+    base_ref = data.pop("extends")
+    base = Path(base_ref)
+    if base.suffix in (".yaml", ".yml") and not base.is_absolute():
+        base = path.parent / base  # a file next to this one
+    return _merged(read_recipe_data(resolve_recipe_path(base if base.suffix else base_ref), (*_seen, path)), data)
+
+
+def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = _merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out

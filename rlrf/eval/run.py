@@ -213,8 +213,10 @@ def model_predictor(
     from PIL import Image
 
     from rlrf.models.generate import generate_svgs
+    from rlrf.models.prompts import Decoding
 
     generate = generate or generate_svgs
+    decoding = Decoding(cfg.max_new_tokens, cfg.do_sample, cfg.temperature, cfg.batch_size, task)
     white = Image.fromarray(blank_image(image_size))
 
     def predict(rows: pa.Table) -> list[Prediction]:
@@ -223,10 +225,6 @@ def model_predictor(
             inputs = render_inputs([s or "" for s in _column(rows, "svg", "")], image_size, render_limits)
             images = [img if img is not None else white for img in inputs]
         captions = [c or "" for c in _column(rows, "caption", "")]
-        return generate(
-            model, processor, images, captions,
-            max_new_tokens=cfg.max_new_tokens, do_sample=cfg.do_sample,
-            temperature=cfg.temperature, batch_size=cfg.batch_size, task=task,
-        )
+        return generate(model, processor, images, captions, decoding)
 
     return predict

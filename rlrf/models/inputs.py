@@ -17,7 +17,3 @@ def render_inputs(svgs: list[str], size: int, limits: RenderConfig | None = None
     renders = shared_pool(limits or RenderConfig()).render_many(svgs, size)
     return [Image.fromarray(r) if isinstance(r, np.ndarray) else None for r in renders]
 
-
-def render_input(svg: str, size: int) -> Image.Image | None:
-    """One input image (see `render_inputs`)."""
-    return render_inputs([svg], size)[0]

@@ -128,24 +128,24 @@ def _build_lpips(spec, render, size, tokenizer=None, task=None):
     )  # fmt: skip
 
 
-@register("clip")
-def _build_clip(spec, render, size, tokenizer=None, task=None):
-    from rlrf.rewards.text import ClipReward
+def _text_reward(cls_name: str, spec, render, size, task):
+    """`clip` / `vlm_judge`: `model:` the weights; `<text>` stripped unless the spec says not."""
+    from rlrf.rewards import text
 
-    return ClipReward(
+    return getattr(text, cls_name)(
         spec.name, _size(spec, size), render, spec.model, spec.cache_dir,
         strip_text=_strip_text(spec, task, default=True), device=_device(spec),
     )  # fmt: skip
+
+
+@register("clip")
+def _build_clip(spec, render, size, tokenizer=None, task=None):
+    return _text_reward("ClipReward", spec, render, size, task)
 
 
 @register("vlm_judge")
 def _build_vlm_judge(spec, render, size, tokenizer=None, task=None):
-    from rlrf.rewards.text import VlmJudgeReward
-
-    return VlmJudgeReward(
-        spec.name, _size(spec, size), render, spec.model, spec.cache_dir,
-        strip_text=_strip_text(spec, task, default=True), device=_device(spec),
-    )  # fmt: skip
+    return _text_reward("VlmJudgeReward", spec, render, size, task)
 
 
 @register("length")

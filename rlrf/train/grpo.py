@@ -252,7 +252,7 @@ def _build_rewards(recipe: Recipe, tokenizer):
     return built
 
 
-def run_grpo(
+def train_grpo(
     recipe: Recipe, rl_rows: pa.Table, init_model_dir: Path | None, out_dir: Path, *, callbacks=None,
     init=None,
 ) -> dict:

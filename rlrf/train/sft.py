@@ -77,7 +77,7 @@ def sft_args(recipe: Recipe, output_dir: Path) -> TrlSFTConfig:
 def initial_model(recipe: Recipe, tokenizer_dir: Path):
     """(model, processor) SFT starts from: seed, the curation's tokenizer, the recipe's family
     (random init for a tiny model, pretrained weights for a hub model). `grpo.init: base`
-    starts RLRF from exactly these (rlrf.train.launch.base_model)."""
+    starts RLRF from exactly these (rlrf.train.stage.base_model)."""
     set_seed(recipe.seed)
     tokenizer = load_tokenizer(recipe.tokenizer, tokenizer_dir)
     family = family_for(recipe.model)
@@ -85,7 +85,7 @@ def initial_model(recipe: Recipe, tokenizer_dir: Path):
     return family.build_model(recipe.model, tokenizer), processor
 
 
-def run_sft(recipe: Recipe, train_rows: pa.Table, tokenizer_dir: Path, out_dir: Path, *, callbacks=None) -> dict:
+def train_sft(recipe: Recipe, train_rows: pa.Table, tokenizer_dir: Path, out_dir: Path, *, callbacks=None) -> dict:
     """Fine-tune the recipe's model on `train_rows`; write model/, checkpoints/, train_log.parquet."""
     out_dir = Path(out_dir)
     model, processor = initial_model(recipe, tokenizer_dir)

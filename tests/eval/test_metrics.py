@@ -9,7 +9,7 @@ from rlrf.config import EvalConfig
 from rlrf.eval import metrics as M
 from rlrf.scores import learned as L
 from rlrf.scores import pixels as P
-from rlrf.svg.render import render
+from rlrf.svg.render import render_unbounded as render
 from tests.tiny_models import tiny_dino as shared_tiny_dino
 
 

@@ -11,6 +11,7 @@ from rlrf.models.factory import (
     tiny_config,
 )
 from rlrf.models.generate import generate_svgs
+from rlrf.models.prompts import Decoding
 
 
 def test_mrope_sections_sum_to_half_head_dim(micro_tokenizer):
@@ -45,11 +46,11 @@ def test_save_load_generate_roundtrip(micro_tokenizer, micro_model_cfg, tmp_path
         Image.new("RGB", s, c)
         for s, c in (((56, 56), "white"), ((300, 300), "black"), ((16, 16), "red"))
     ]
-    before = generate_svgs(model, proc, images, None, max_new_tokens=6, batch_size=2)
+    before = generate_svgs(model, proc, images, None, Decoding(max_new_tokens=6, batch_size=2))
     model.save_pretrained(tmp_path)
     proc.save_pretrained(tmp_path)
     model2, proc2 = load_trained(tmp_path)
-    after = generate_svgs(model2, proc2, images, None, max_new_tokens=6, batch_size=2)
+    after = generate_svgs(model2, proc2, images, None, Decoding(max_new_tokens=6, batch_size=2))
     assert [(t, n) for t, n, _ in before] == [(t, n) for t, n, _ in after]
     assert all(1 <= n <= 6 and s >= 0 for _, n, s in after)
     assert proc2.image_processor.size == proc.image_processor.size
@@ -58,7 +59,7 @@ def test_save_load_generate_roundtrip(micro_tokenizer, micro_model_cfg, tmp_path
 def test_text2svg_generation(micro_tokenizer, micro_model_cfg):
     proc = build_processor(micro_tokenizer, micro_model_cfg)
     model = build_model(micro_model_cfg, micro_tokenizer)
-    out = generate_svgs(model, proc, None, ["a red circle", "x"], max_new_tokens=4, task="text2svg")
+    out = generate_svgs(model, proc, None, ["a red circle", "x"], Decoding(max_new_tokens=4, task="text2svg"))
     assert len(out) == 2
 
 

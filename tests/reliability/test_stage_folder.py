@@ -121,7 +121,7 @@ def test_disk_full_inside_torch_or_arrow_is_recognised(tmp_path):
 
 def test_a_time_budget_stop_is_recorded_in_the_manifest(tmp_path, micro_tokenizer, fault):
     fault["fault"] = "SFT stopped by its time budget"
-    from rlrf.train.sft import run_sft
+    from rlrf.train.sft import train_sft
     from tests.models.micro import icon_rows, micro_recipe
 
     micro_tokenizer.save_pretrained(tmp_path / "tok")
@@ -130,7 +130,7 @@ def test_a_time_budget_stop_is_recorded_in_the_manifest(tmp_path, micro_tokenize
     store = Store(cfg.artifacts_dir, cfg.name)
     plan = plan_stage(store, cfg, "curate", "run1", force=False)  # any plan: the bookkeeping is shared
     with writing(plan, cfg) as manifest:
-        summary = run_sft(cfg, icon_rows(), tmp_path / "tok", plan.stage_dir)
+        summary = train_sft(cfg, icon_rows(), tmp_path / "tok", plan.stage_dir)
         complete(plan, manifest, summary, 1.0, store)
     assert summary["stopped_by_time_budget"] and summary["steps"] < 50
     m = Manifest.read(plan.stage_dir)

@@ -82,11 +82,11 @@ def run_pipeline(artifacts: Path, run_id: str, force: bool, callbacks=()) -> dic
     t0 = time.time()
     with writing(plan, cfg) as manifest:
         same_arithmetic()
-        from rlrf.train.launch import split_rows
-        from rlrf.train.sft import run_sft
+        from rlrf.train.sft import train_sft
+        from rlrf.train.stage import split_rows
 
         curate = plan.upstream_dirs["curate"]
-        summary = run_sft(cfg, split_rows(curate, "train"), curate / "tokenizer", plan.stage_dir,
+        summary = train_sft(cfg, split_rows(curate, "train"), curate / "tokenizer", plan.stage_dir,
                           callbacks=list(callbacks))
         complete(plan, manifest, summary, time.time() - t0, store)
     return {"stage_dir": str(plan.stage_dir), "summary": summary}
@@ -95,12 +95,12 @@ def run_pipeline(artifacts: Path, run_id: str, force: bool, callbacks=()) -> dic
 def run(stage: str, out: Path, src: Path, callbacks=()) -> dict:
     same_arithmetic()
     if stage == "sft":
-        from rlrf.train.sft import run_sft
+        from rlrf.train.sft import train_sft
 
-        return run_sft(sft_recipe(), icon_rows(), src, out, callbacks=list(callbacks))
-    from rlrf.train.grpo import run_grpo
+        return train_sft(sft_recipe(), icon_rows(), src, out, callbacks=list(callbacks))
+    from rlrf.train.grpo import train_grpo
 
-    return run_grpo(grpo_recipe(), icon_rows(), src, out, callbacks=list(callbacks))
+    return train_grpo(grpo_recipe(), icon_rows(), src, out, callbacks=list(callbacks))
 
 
 def main(argv: list[str]) -> int:

@@ -4,7 +4,7 @@ from rlrf.config import RewardSpec
 from rlrf.rewards.image import standardised_l2_reward
 from rlrf.rewards.registry import build_reward
 from rlrf.scores.pixels import canny_edges
-from rlrf.svg.render import render
+from rlrf.svg.render import render_unbounded as render
 from tests.rewards.samples import (
     BLANK,
     GT,

@@ -107,7 +107,7 @@ def test_vlm_judge_plumbing(monkeypatch, tiny_tokenizer):
     yes, no = learned.JudgeScorer.answer_ids(processor.tokenizer)
     from PIL import Image
 
-    from rlrf.svg.render import render
+    from rlrf.svg.render import render_unbounded as render
 
     messages = [{"role": "user", "content": [{"type": "image"},
                  {"type": "text", "text": learned.JUDGE_PROMPT.format(caption)}]}]  # fmt: skip
@@ -134,7 +134,7 @@ def test_lpips_reward_is_the_reference_computation(monkeypatch):
     [0, 1] passed to LPIPS unchanged (normalize=False), reward = clamp(1 − 2·d, −1, 1)."""
     import cv2
 
-    from rlrf.svg.render import render
+    from rlrf.svg.render import render_unbounded as render
 
     net = _lpips_with_bundled_calibration()
     seen = []

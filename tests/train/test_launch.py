@@ -1,7 +1,7 @@
 from pathlib import Path
 
 from rlrf.recipe import load_recipe
-from rlrf.train.launch import launch_command
+from rlrf.train.stage import launch_command
 
 
 def test_accelerate_command_runs_the_same_stage_code(tmp_path):
@@ -13,7 +13,7 @@ def test_accelerate_command_runs_the_same_stage_code(tmp_path):
     assert cmd[cmd.index("--config_file") + 1].endswith("recipes/accelerate/zero3.yaml")
     assert cmd[cmd.index("--num_processes") + 1] == "4"
     tail = cmd[cmd.index("-m", 3):]
-    assert tail[:2] == ["-m", "rlrf.train.launch"]
+    assert tail[:2] == ["-m", "rlrf.train.stage"]
     assert tail[tail.index("--recipe") + 1] == str(tmp_path / "recipe.yaml")
     assert tail[tail.index("--sft") + 1] == "/a/sft"
 
@@ -34,7 +34,7 @@ def test_base_init_is_the_model_sft_starts_from(micro_tokenizer, tmp_path):
     from transformers import set_seed
 
     from rlrf.models.factory import build_model
-    from rlrf.train.launch import base_model
+    from rlrf.train.stage import base_model
     from tests.models.micro import micro_recipe
 
     micro_tokenizer.save_pretrained(tmp_path / "tok")
