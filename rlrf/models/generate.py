@@ -17,13 +17,8 @@ from rlrf.models.prompts import Decoding, prompt_messages
 log = logging.getLogger(__name__)
 
 
-def generate_svgs(
-    model,
-    processor,
-    images: list[Image.Image] | None,
-    captions: list[str] | None,
-    decoding: Decoding,
-) -> list[tuple[str, int, float]]:
+def generate_svgs(model, processor, images: list[Image.Image] | None, captions: list[str] | None,
+                  decoding: Decoding) -> list[tuple[str, int, float]]:
     """(completion text, new tokens, seconds) per input, in input order.
 
     Seconds are the batch's wall time divided evenly over its rows.

@@ -29,15 +29,8 @@ def load_vllm(model_dir: Path, gpu_memory_utilization: float, seed: int, task: T
                limit_mm_per_prompt={"image": 1} if task == "img2svg" else {"image": 0})
 
 
-def generate_svgs_vllm(
-    llm,
-    processor,
-    images: list[Image.Image] | None,
-    captions: list[str] | None,
-    decoding: Decoding,
-    *,
-    input_side: int | None = None,
-) -> list[tuple[str, int, float]]:
+def generate_svgs_vllm(llm, processor, images: list[Image.Image] | None, captions: list[str] | None,
+                       decoding: Decoding, *, input_side: int | None = None) -> list[tuple[str, int, float]]:
     """(completion text, new tokens, seconds) per input, in input order; vLLM batches itself,
     so `batch_size` is unused and seconds are the whole call's wall time split evenly."""
     from vllm import SamplingParams

@@ -183,6 +183,11 @@ def updates_per_batch(g) -> int:
     return g.updates_per_generation * g.num_iterations
 
 
+# recipe `grpo` fields that are TRL `GRPOConfig` fields of the same name and meaning
+GRPO_AS_IN_TRL = ("learning_rate", "num_iterations", "num_generations", "temperature", "top_p", "epsilon", "beta",
+                  "loss_type", "max_completion_length", "logging_steps")
+
+
 def grpo_args(recipe: Recipe, output_dir: Path, reward_weights: list[float]) -> TrlGRPOConfig:
     g = recipe.grpo
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -203,26 +208,18 @@ def grpo_args(recipe: Recipe, output_dir: Path, reward_weights: list[float]) -> 
         }
         if g.vllm_mode == "server":
             vllm["vllm_server_base_url"] = g.vllm_server_base_url
+    same = {name: getattr(g, name) for name in GRPO_AS_IN_TRL}
     return TrlGRPOConfig(
         output_dir=str(output_dir),
         max_steps=g.max_steps * per_batch,  # TRL counts optimiser updates, the recipe roll-out batches
-        learning_rate=g.learning_rate,
+        save_steps=g.save_steps * per_batch,
         per_device_train_batch_size=completions // (k * g.grad_accum * world),  # completions, not prompts
         gradient_accumulation_steps=g.grad_accum,
         # one generation of `completions` feeds k optimiser updates of grad_accum micro-batches
         steps_per_generation=k * g.grad_accum,
-        num_iterations=g.num_iterations,
-        num_generations=g.num_generations,
-        temperature=g.temperature,
-        top_p=g.top_p,
-        epsilon=g.epsilon,
-        beta=g.beta,
-        loss_type=g.loss_type,
-        max_completion_length=g.max_completion_length,
         reward_weights=reward_weights,
-        logging_steps=g.logging_steps,
-        save_steps=g.save_steps * per_batch,
         log_completions=False,
+        **same,
         **device_args(recipe, g),
         **vllm,
     )

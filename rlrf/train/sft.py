@@ -52,26 +52,22 @@ def device_args(recipe: Recipe, section) -> dict:
     }
 
 
+# recipe `sft` field -> TRL `SFTConfig` field it sets (the recipe keeps the paper's names)
+SFT_TO_TRL = {
+    "epochs": "num_train_epochs", "max_steps": "max_steps", "learning_rate": "learning_rate",
+    "lr_scheduler": "lr_scheduler_type", "batch_size": "per_device_train_batch_size",
+    "grad_accum": "gradient_accumulation_steps", "weight_decay": "weight_decay", "max_length": "max_length",
+    "logging_steps": "logging_steps", "save_steps": "save_steps",
+    "warmup_ratio": "warmup_steps",  # a float in [0, 1) is a ratio in transformers 5
+}  # fmt: skip
+
+
 def sft_args(recipe: Recipe, output_dir: Path) -> TrlSFTConfig:
-    """TRL arguments from the recipe's sft section (CPU: fp32, no gradient checkpointing)."""
-    s = recipe.sft
-    return TrlSFTConfig(
-        output_dir=str(output_dir),
-        num_train_epochs=s.epochs,
-        max_steps=s.max_steps,
-        learning_rate=s.learning_rate,
-        lr_scheduler_type=s.lr_scheduler,
-        per_device_train_batch_size=s.batch_size,
-        gradient_accumulation_steps=s.grad_accum,
-        warmup_steps=s.warmup_ratio,  # a float in [0, 1) is a ratio in transformers 5
-        weight_decay=s.weight_decay,
-        max_length=s.max_length,
-        completion_only_loss=True,
-        logging_steps=s.logging_steps,
-        save_steps=s.save_steps,
-        dataloader_num_workers=0,
-        **device_args(recipe, s),
-    )
+    """TRL arguments from the recipe's sft section (CPU: fp32, no gradient checkpointing);
+    completion-only loss: the prompt is masked out."""
+    fields = {trl: getattr(recipe.sft, ours) for ours, trl in SFT_TO_TRL.items()}
+    return TrlSFTConfig(output_dir=str(output_dir), completion_only_loss=True, dataloader_num_workers=0,
+                        **fields, **device_args(recipe, recipe.sft))
 
 
 def initial_model(recipe: Recipe, tokenizer_dir: Path):

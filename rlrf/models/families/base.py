@@ -29,7 +29,11 @@ class Family(ABC):
     model_types: tuple[str, ...] = ()  # `model_type` values of config.json that this family loads
     tasks: tuple[str, ...] = ("img2svg", "text2svg")
     model_class: type[PreTrainedModel]
-    config_class: type[PretrainedConfig]
+
+    @property
+    def config_class(self) -> type[PretrainedConfig]:
+        """The model class's own config class (transformers declares it on the model)."""
+        return self.model_class.config_class
 
     # -- configs -------------------------------------------------------------------------
     @abstractmethod

@@ -128,7 +128,6 @@ class StarVector(Family):
     model_types = ("starvector",)
     tasks = ("img2svg",)
     model_class = StarVectorForConditionalGeneration
-    config_class = LlavaConfig
 
     def tiny_config(self, cfg: ModelConfig, tokenizer) -> LlavaConfig:
         vision = {"hidden_size": cfg.vision_hidden_size, "intermediate_size": 2 * cfg.vision_hidden_size,
