@@ -194,7 +194,6 @@ class SFTConfig(Section):
     )
     lr_scheduler: str = Field("cosine", description="transformers scheduler name (linear, cosine, constant, ...)")
     gradient_checkpointing: bool = Field(False, description="GPU only; always off on CPU")
-    deepspeed: str | None = Field(None, description="DeepSpeed JSON (e.g. recipes/accelerate/zero2.json)")
 
 
 class GRPOConfig(Section):
@@ -245,7 +244,6 @@ class GRPOConfig(Section):
     grad_accum: int = Field(1, gt=0, description="optimiser micro-steps per step (completions split evenly)")
     loss_type: str = Field("dapo", description="TRL loss normalisation: grpo, dapo, dr_grpo, bnpo")
     gradient_checkpointing: bool = Field(False, description="GPU only; always off on CPU")
-    deepspeed: str | None = Field(None, description="DeepSpeed JSON (e.g. recipes/accelerate/zero3.json)")
     vllm_gpu_memory_utilization: float = Field(0.3, gt=0, le=1, description="colocate mode: vLLM share of GPU memory")
     vllm_server_base_url: str | None = Field(None, description="server mode: URL of `trl vllm-serve`")
 
@@ -344,6 +342,16 @@ class Recipe(Section):
     rewards: list[RewardSpec] = Field(default_factory=list)
     eval: EvalConfig = EvalConfig()
     launch: LaunchConfig = LaunchConfig()
+
+    @model_validator(mode="after")
+    def _text_rewards_score_with_the_metric_weights(self) -> Recipe:
+        """A `clip` / `vlm_judge` reward without `model:` uses the weights its metric uses
+        (eval.clip_model / eval.vlm_judge_model): the ids are written once."""
+        same = {"clip": self.eval.clip_model, "vlm_judge": self.eval.vlm_judge_model}
+        rewards = [r.model_copy(update={"model": same[r.name]}) if r.name in same and not r.model else r
+                   for r in self.rewards]
+        object.__setattr__(self, "rewards", rewards)  # frozen: set once, while validating
+        return self
 
     @model_validator(mode="after")
     def _sft_rows_fit_the_context(self) -> Recipe:

@@ -20,7 +20,6 @@ These are estimates: they say whether a recipe is in the right range, not the la
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from dataclasses import dataclass, field
@@ -151,9 +150,10 @@ def _image_tokens(recipe: Recipe, config, family: str) -> int:
     return side * side
 
 
-def hardware(recipe: Recipe, section) -> Hardware:
-    """GPUs and ZeRO stage from `launch.accelerate_config` (+ `launch.num_processes`) and
-    the stage's `deepspeed` JSON; no launcher: one GPU for device cuda/auto, none for cpu."""
+def hardware(recipe: Recipe) -> Hardware:
+    """GPUs and ZeRO stage from `launch.accelerate_config` (+ `launch.num_processes`), where
+    DeepSpeed is configured (its `deepspeed_config`); no launcher: one GPU for device
+    cuda/auto, none for cpu."""
     if recipe.device == "cpu":
         return Hardware(gpus=0, machines=1, zero_stage=None, source="device: cpu")
     stage, offload, source, gpus, machines = None, False, "in process, one GPU", 1, 1
@@ -168,12 +168,6 @@ def hardware(recipe: Recipe, section) -> Hardware:
         source = recipe.launch.accelerate_config
     if recipe.launch.num_processes:
         gpus = recipe.launch.num_processes
-    if section.deepspeed:
-        ds = json.loads((repo_root() / section.deepspeed).read_text())
-        zero = ds.get("zero_optimization", {})
-        stage = int(zero.get("stage", 0))
-        offload = (zero.get("offload_optimizer") or {}).get("device", "none") not in (None, "none")
-        source += f" + {section.deepspeed}"
     return Hardware(gpus=gpus, machines=machines, zero_stage=stage, offload_optimizer=offload, source=source)
 
 
@@ -255,7 +249,7 @@ def _zero_label(hw: Hardware) -> str:
 
 def _sft(recipe: Recipe, arch: Architecture, out: DryRun, gpu_gib: float, train_rows: int | None) -> None:
     s = recipe.sft
-    hw = hardware(recipe, s)
+    hw = hardware(recipe)
     n = max(1, hw.gpus)
     global_batch = s.batch_size * s.grad_accum * n
     rows = s.max_train_rows or train_rows
@@ -277,7 +271,7 @@ def _sft(recipe: Recipe, arch: Architecture, out: DryRun, gpu_gib: float, train_
 
 def _grpo(recipe: Recipe, arch: Architecture, out: DryRun, gpu_gib: float, prompt_len: int) -> None:
     g = recipe.grpo
-    hw = hardware(recipe, g)
+    hw = hardware(recipe)
     n = max(1, hw.gpus)
     completions = g.prompts_per_step * g.num_generations
     length = prompt_len + g.max_completion_length

@@ -122,3 +122,9 @@ def test_the_7b_recipe_states_only_what_differs_from_the_3b():
     a, b = load_recipe("qwen2.5-vl-3b"), load_recipe("qwen2.5-vl-7b")
     assert b.model.name_or_path.endswith("7B-Instruct") and b.sft.grad_accum == 16
     assert (a.grpo, a.rewards, a.eval, a.curate) == (b.grpo, b.rewards, b.eval, b.curate)
+
+
+def test_text_rewards_default_to_the_metric_weights():
+    r = parse_recipe({"name": "t", "eval": {"clip_model": "/w/clip"},
+                      "rewards": [{"name": "clip"}, {"name": "vlm_judge", "model": "/w/judge"}, {"name": "l2"}]})
+    assert [s.model for s in r.rewards] == ["/w/clip", "/w/judge", None]

@@ -37,7 +37,7 @@ def test_paper_model_sizes():
 
 def test_zero3_shards_weights_zero2_does_not():
     recipe = load_recipe("qwen2.5-vl-7b")
-    z3 = hardware(recipe, recipe.sft)
+    z3 = hardware(recipe)
     assert (z3.gpus, z3.zero_stage) == (8, 3)
     z2 = type(z3)(gpus=8, machines=1, zero_stage=2)
     n = 8_000_000_000

@@ -38,7 +38,8 @@ def use_cpu(recipe: Recipe) -> bool:
 
 def device_args(recipe: Recipe, section) -> dict:
     """Trainer arguments shared by SFT and GRPO: device and precision (CPU: fp32, no gradient
-    checkpointing, which TRL would turn on), checkpoint retention, logging, DeepSpeed."""
+    checkpointing, which TRL would turn on), checkpoint retention, logging. DeepSpeed is the
+    accelerate config's (`launch.accelerate_config`), which accelerate hands the trainer."""
     cpu = use_cpu(recipe)
     return {
         "seed": recipe.seed,
@@ -48,7 +49,6 @@ def device_args(recipe: Recipe, section) -> dict:
         "save_total_limit": 2,
         "report_to": "none",
         "disable_tqdm": True,
-        "deepspeed": section.deepspeed,
     }
 
 
