@@ -34,14 +34,13 @@ from transformers import set_seed
 from trl import GRPOConfig as TrlGRPOConfig
 from trl import GRPOTrainer
 
-from rlrf.artifacts import write_table
 from rlrf.config import Recipe
 from rlrf.models.families import load_trained, tokenizer_of
 from rlrf.rewards.composite import warmup_weight
 from rlrf.rewards.rendering import prediction_renders
 from rlrf.svg.extract import extract_svg
 from rlrf.svg.render import RenderFailure
-from rlrf.train.callbacks import FlushTables, TimeBudgetCallback, TrainLogCallback, merge_rows
+from rlrf.train.callbacks import TimeBudgetCallback, TrainTables
 from rlrf.train.checkpoints import StrictResume, checkpoint_step, last_complete_checkpoint
 from rlrf.train.data import grpo_dataset
 from rlrf.train.sft import device_args
@@ -269,7 +268,8 @@ def train_grpo(
     ckpt_dir = out_dir / "checkpoints"
     resume = last_complete_checkpoint(ckpt_dir)
     resumed_step = checkpoint_step(resume)
-    logger, budget = TrainLogCallback("grpo"), TimeBudgetCallback(g.time_budget_s)
+    budget = TimeBudgetCallback(g.time_budget_s)
+    tables = TrainTables("grpo", out_dir, resumed_step, {"rollouts": lambda: trainer.rollout_rows})
     trainer = RLRFTrainer(
         model=model,
         reward_funcs=funcs,
@@ -277,7 +277,7 @@ def train_grpo(
         train_dataset=dataset,
         processing_class=processor if recipe.model.task == "img2svg" else tokenizer,
         # tables are flushed before any caller's on_save sees the checkpoint
-        callbacks=[logger, budget, FlushTables(lambda: flush()), *(callbacks or [])],
+        callbacks=[tables, budget, *(callbacks or [])],
         length_margin=g.max_length_margin,
         length_cap=g.max_completion_length,
         warmups=list(warmups),
@@ -288,23 +288,12 @@ def train_grpo(
         render_limits=recipe.render,
     )
 
-    def flush() -> None:
-        if trainer.accelerator.is_main_process:
-            write_table(
-                merge_rows(out_dir / "train_log.parquet", logger.rows, resumed_step),
-                out_dir / "train_log.parquet",
-            )
-            write_table(
-                merge_rows(out_dir / "rollouts.parquet", trainer.rollout_rows, resumed_step),
-                out_dir / "rollouts.parquet",
-            )
-
     if resume:
         log.info("resuming GRPO from %s", resume)
     t0 = time.perf_counter()
     trainer.train(resume_from_checkpoint=resume)
     seconds = time.perf_counter() - t0
-    flush()
+    tables.flush()
     model_dir = out_dir / "model"
     trainer.save_model(str(model_dir))
     processor.save_pretrained(str(model_dir))

@@ -16,12 +16,11 @@ from transformers import set_seed
 from trl import SFTConfig as TrlSFTConfig
 from trl import SFTTrainer
 
-from rlrf.artifacts import write_table
 from rlrf.config import Recipe
 from rlrf.models.device import is_cpu
 from rlrf.models.families import family_for, tokenizer_of
 from rlrf.models.tokenizer import load_tokenizer
-from rlrf.train.callbacks import FlushTables, TimeBudgetCallback, TrainLogCallback, merge_rows
+from rlrf.train.callbacks import TimeBudgetCallback, TrainTables
 from rlrf.train.checkpoints import StrictResume, checkpoint_step, last_complete_checkpoint
 from rlrf.train.data import sft_dataset
 
@@ -90,20 +89,15 @@ def train_sft(recipe: Recipe, train_rows: pa.Table, tokenizer_dir: Path, out_dir
 
     ckpt_dir = out_dir / "checkpoints"
     resume = last_complete_checkpoint(ckpt_dir)
-    logger, budget = TrainLogCallback("sft"), TimeBudgetCallback(recipe.sft.time_budget_s)
+    tables, budget = TrainTables("sft", out_dir, checkpoint_step(resume)), TimeBudgetCallback(recipe.sft.time_budget_s)
     trainer = RLRFSFTTrainer(
         model=model,
         args=sft_args(recipe, ckpt_dir),
         train_dataset=dataset,
         processing_class=processor if recipe.model.task == "img2svg" else tokenizer_of(processor),
         # tables are flushed before any caller's on_save sees the checkpoint
-        callbacks=[logger, budget, FlushTables(lambda: flush()), *(callbacks or [])],
+        callbacks=[tables, budget, *(callbacks or [])],
     )
-    log_path = out_dir / "train_log.parquet"
-
-    def flush() -> None:
-        if trainer.accelerator.is_main_process:
-            write_table(merge_rows(log_path, logger.rows, checkpoint_step(resume)), log_path)
 
     if resume:
         log.info("resuming SFT from %s", resume)
@@ -114,8 +108,8 @@ def train_sft(recipe: Recipe, train_rows: pa.Table, tokenizer_dir: Path, out_dir
     model_dir = out_dir / "model"
     trainer.save_model(str(model_dir))
     processor.save_pretrained(str(model_dir))
-    flush()
-    rows = pq.read_table(log_path).to_pylist()
+    tables.flush()
+    rows = pq.read_table(out_dir / "train_log.parquet").to_pylist()
     losses = [r["loss"] for r in rows if r.get("loss") is not None]
     return {
         "steps": int(trainer.state.global_step),

@@ -4,8 +4,9 @@ recipe, optionally SIGKILLing itself right after checkpoint N is on disk.
     python -m tests.reliability.worker sft|grpo <out_dir> <tokenizer_dir|sft_model_dir> [kill_after_step]
     python -m tests.reliability.worker pipeline <artifacts_dir> <run_id> [--force] [--kill-after N] [--hold]
 
-`pipeline` runs the SFT stage the way the flow does (plan, stage lock, manifest, train,
-complete) without Prefect, whose server start-up would dominate the test's time.
+`pipeline` runs the SFT stage the way the flow does (`plan_stage`, then `running`: stage
+lock, manifest, train, complete) without Prefect, whose server start-up would dominate the
+test's time.
 """
 
 from __future__ import annotations
