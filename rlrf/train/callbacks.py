@@ -42,8 +42,9 @@ def merge_rows(path: Path, new_rows: list[dict], keep_upto: int | None) -> pa.Ta
 class TrainTables(TrainerCallback):
     """The stage's tables, written as training goes: `train_log` (one row per trainer log:
     stage, step, seconds, then TRL's numbers) and any table a `sources` callable returns the
-    rows of (GRPO's `rollouts`). Written at every checkpoint, so rows up to it survive a
-    kill, and by `flush()` at the end. One resume rule for every table: the rows of an
+    rows of (GRPO's `rollouts`). `train_log` is written as training goes (at every log);
+    every table at every checkpoint, so rows up to it survive a kill, and by `flush()` at
+    the end. One resume rule for every table: the rows of an
     interrupted run up to the checkpoint this run resumed from, then this run's rows."""
 
     def __init__(self, stage: str, out_dir: Path, resumed_step: int | None,
@@ -68,17 +69,18 @@ class TrainTables(TrainerCallback):
             name = "lr" if k == "learning_rate" else _column(k)
             row[name] = float(v) if math.isfinite(float(v)) else None
         self.rows.append(row)
+        self.flush(["train_log"])
 
     def on_save(self, args, state, control, **kwargs):
         self.flush()
 
-    def flush(self) -> None:
-        """Write every table (main process only)."""
+    def flush(self, names: list[str] | None = None) -> None:
+        """Write the named tables (default: all), on the main process only."""
         if not self._main:
             return
-        for name, rows in self.sources.items():
+        for name in names or list(self.sources):
             path = self.out_dir / f"{name}.parquet"
-            write_table(merge_rows(path, rows(), self.resumed_step), path)
+            write_table(merge_rows(path, self.sources[name](), self.resumed_step), path)
 
 
 class TimeBudgetCallback(TrainerCallback):

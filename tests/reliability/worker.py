@@ -75,22 +75,20 @@ def same_arithmetic() -> None:
 
 def run_pipeline(artifacts: Path, run_id: str, force: bool, callbacks=()) -> dict:
     from rlrf.artifacts import Store
-    from rlrf.pipeline import complete, plan_stage, writing
+    from rlrf.pipeline import plan_stage, running
 
     cfg = sft_recipe(artifacts_dir=str(artifacts))
     store = Store(cfg.artifacts_dir, cfg.name)
     plan = plan_stage(store, cfg, "sft", run_id, force)
-    t0 = time.time()
-    with writing(plan, cfg) as manifest:
+    with running(plan, cfg, store) as run:
         same_arithmetic()
         from rlrf.train.sft import train_sft
         from rlrf.train.stage import split_rows
 
-        curate = plan.upstream_dirs["curate"]
-        summary = train_sft(cfg, split_rows(curate, "train"), curate / "tokenizer", plan.stage_dir,
-                          callbacks=list(callbacks))
-        complete(plan, manifest, summary, time.time() - t0, store)
-    return {"stage_dir": str(plan.stage_dir), "summary": summary}
+        curate = run.upstream["curate"]
+        run.summary = train_sft(cfg, split_rows(curate, "train"), curate / "tokenizer", run.stage_dir,
+                                callbacks=list(callbacks))
+    return {"stage_dir": str(plan.stage_dir), "summary": run.summary}
 
 
 def run(stage: str, out: Path, src: Path, callbacks=()) -> dict:
