@@ -31,7 +31,8 @@ def _imported(module: str, path: Path) -> set[str]:
             if node.level:
                 anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join([*anchor, base] if base else anchor)
-            names.add(base)
+            # `from pkg import mod` depends on pkg.mod (`_graph` falls back to pkg when the
+            # name is an attribute, not a module)
             names.update(f"{base}.{alias.name}" for alias in node.names)
     return names
 

@@ -1,14 +1,15 @@
-"""What every score shares: the metric declaration, the per-row statuses, and the one way a
-weight loader says that its weights are not on this machine."""
+"""What every score shares: the metric declaration and the per-row statuses (a weight loader
+says its weights are missing one way: `rlrf.weights.weights_of`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from rlrf.weights import WeightsUnavailable
+from rlrf.weights import weights_of
+
+__all__ = ["GT_RENDER_FAILED", "NOT_APPLICABLE", "OK", "RENDER_FAILED", "WEIGHTS_UNAVAILABLE", "Metric", "weights_of"]
 
 OK = "ok"
 RENDER_FAILED = "render_failed"
@@ -42,18 +43,3 @@ class Metric:
     @property
     def needs_weights(self) -> bool:
         return self.load is not None
-
-
-@contextmanager
-def weights_of(what: str, source: str | None = None) -> Iterator[None]:
-    """Turn any loader error (missing file, offline hub, corrupt or partial cache, version
-    mismatch) into `WeightsUnavailable(what, reason)`: not available here, said once.
-    `source` (a hub id or path) prefixes the reason."""
-    try:
-        yield
-    except WeightsUnavailable:
-        raise
-    except Exception as exc:  # noqa: BLE001 -- any loader error means "not available here"
-        first = str(exc).splitlines()[0] if str(exc) else ""
-        where = f"{source!r}: " if source else ""
-        raise WeightsUnavailable(what, f"{where}{type(exc).__name__}: {first}") from exc

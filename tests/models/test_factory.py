@@ -2,16 +2,13 @@ import pytest
 from PIL import Image
 
 from rlrf.config import ModelConfig
-from rlrf.models.factory import (
-    WeightsUnavailable,
-    build_model,
-    build_processor,
-    image_tokens,
-    load_trained,
-    tiny_config,
-)
+from rlrf.models.factory import build_processor, image_tokens, tiny_config
+from rlrf.models.families import get_family, load_trained
 from rlrf.models.generate import generate_svgs
 from rlrf.models.prompts import Decoding
+from rlrf.weights import WeightsUnavailable
+
+build_model = get_family("qwen2_5_vl").build_model
 
 
 def test_mrope_sections_sum_to_half_head_dim(micro_tokenizer):

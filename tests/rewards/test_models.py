@@ -87,7 +87,10 @@ def test_clip_plumbing(monkeypatch, tiny_tokenizer):
 
 
 def test_vlm_judge_plumbing(monkeypatch, tiny_tokenizer):
-    from rlrf.models.factory import build_model, build_processor
+    from rlrf.models.factory import build_processor
+    from rlrf.models.families import get_family
+
+    build_model = get_family("qwen2_5_vl").build_model
 
     cfg = ModelConfig(image_size=56, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
                       num_key_value_heads=1, intermediate_size=64, vision_depth=1,

@@ -33,7 +33,9 @@ def test_base_init_is_the_model_sft_starts_from(micro_tokenizer, tmp_path):
     import torch
     from transformers import set_seed
 
-    from rlrf.models.factory import build_model
+    from rlrf.models.families import get_family
+
+    build_model = get_family("qwen2_5_vl").build_model
     from rlrf.train.stage import base_model
     from tests.models.micro import micro_recipe
 

@@ -1,6 +1,6 @@
 import pyarrow.parquet as pq
 
-from rlrf.models.factory import load_trained
+from rlrf.models.families import load_trained
 from rlrf.models.generate import generate_svgs
 from rlrf.models.inputs import render_inputs
 from rlrf.models.prompts import Decoding

@@ -86,7 +86,7 @@ class Family(ABC):
                 local_files_only=not downloads_allowed(),
             )
         except OSError as exc:
-            raise WeightsUnavailable(f"model weights {cfg.name_or_path!r} cannot be loaded: {exc}") from exc
+            raise WeightsUnavailable(f"model {cfg.name_or_path!r}", f"{type(exc).__name__}: {exc}") from exc
 
     def load_trained(self, model_dir: Path):
         """(model, processor) saved by a training stage (`save_pretrained` of both in one folder)."""
