@@ -194,6 +194,7 @@ class SFTConfig(Section):
     )
     lr_scheduler: str = Field("cosine", description="transformers scheduler name (linear, cosine, constant, ...)")
     gradient_checkpointing: bool = Field(False, description="GPU only; always off on CPU")
+    trl: dict[str, Any] = Field(default_factory=dict, description="any other TRL SFTConfig field, passed through as it is (e.g. {optim: adamw_torch_fused}); an unknown name fails with TRL's error, one set above fails too")
 
 
 class GRPOConfig(Section):
@@ -246,6 +247,7 @@ class GRPOConfig(Section):
     gradient_checkpointing: bool = Field(False, description="GPU only; always off on CPU")
     vllm_gpu_memory_utilization: float = Field(0.3, gt=0, le=1, description="colocate mode: vLLM share of GPU memory")
     vllm_server_base_url: str | None = Field(None, description="server mode: URL of `trl vllm-serve`")
+    trl: dict[str, Any] = Field(default_factory=dict, description="any other TRL GRPOConfig field, passed through as it is (e.g. {optim: adamw_torch_fused}); an unknown name fails with TRL's error, one set above fails too")
 
     @model_validator(mode="before")
     @classmethod

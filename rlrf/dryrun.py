@@ -223,6 +223,22 @@ def dry_run(recipe: Recipe, gpu_memory_gib: float = 80.0, train_rows: int | None
     prompt_len = arch.image_tokens + PROMPT_TEXT_TOKENS + (CAPTION_TOKENS if recipe.model.task == "text2svg" else 0)
     _sft(recipe, arch, out, gpu_memory_gib, train_rows)
     _grpo(recipe, arch, out, gpu_memory_gib, prompt_len)
+    out.problems += trl_problems(recipe)
+    return out
+
+
+def trl_problems(recipe: Recipe) -> list[str]:
+    """Names in `sft.trl` / `grpo.trl` that TRL's config classes do not have (the stage would
+    fail with TRL's error; the dry run says so before anything runs)."""
+    import dataclasses
+
+    from trl import GRPOConfig, SFTConfig
+
+    out = []
+    for stage, cls in (("sft", SFTConfig), ("grpo", GRPOConfig)):
+        unknown = sorted(set(getattr(recipe, stage).trl) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            out.append(f"{stage}.trl: {unknown} are not fields of TRL's {cls.__name__}")
     return out
 
 

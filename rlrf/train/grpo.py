@@ -43,7 +43,7 @@ from rlrf.svg.render import RenderFailure
 from rlrf.train.callbacks import TimeBudgetCallback, TrainTables
 from rlrf.train.checkpoints import StrictResume, checkpoint_step, last_complete_checkpoint
 from rlrf.train.data import grpo_dataset
-from rlrf.train.sft import device_args
+from rlrf.train.sft import device_args, trl_config
 
 log = logging.getLogger(__name__)
 
@@ -207,8 +207,8 @@ def grpo_args(recipe: Recipe, output_dir: Path, reward_weights: list[float]) -> 
         }
         if g.vllm_mode == "server":
             vllm["vllm_server_base_url"] = g.vllm_server_base_url
-    same = {name: getattr(g, name) for name in GRPO_AS_IN_TRL}
-    return TrlGRPOConfig(
+    fields = {name: getattr(g, name) for name in GRPO_AS_IN_TRL}
+    fields.update(
         output_dir=str(output_dir),
         max_steps=g.max_steps * per_batch,  # TRL counts optimiser updates, the recipe roll-out batches
         save_steps=g.save_steps * per_batch,
@@ -218,10 +218,10 @@ def grpo_args(recipe: Recipe, output_dir: Path, reward_weights: list[float]) -> 
         steps_per_generation=k * g.grad_accum,
         reward_weights=reward_weights,
         log_completions=False,
-        **same,
         **device_args(recipe, g),
         **vllm,
     )
+    return trl_config(TrlGRPOConfig, "grpo", fields, g.trl)
 
 
 def reward_size(recipe: Recipe) -> int:

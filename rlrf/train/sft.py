@@ -61,12 +61,25 @@ SFT_TO_TRL = {
 }  # fmt: skip
 
 
+def trl_config(cls, stage: str, fields: dict, extra: dict):
+    """`cls(**fields, **extra)`: TRL's own config class checks every name and value; the
+    recipe's `<stage>.trl` mapping (`extra`) may not set a field the recipe sets otherwise."""
+    clash = sorted(set(extra) & set(fields))
+    if clash:
+        raise ValueError(f"{stage}.trl sets {clash}, which the recipe's {stage} section sets already")
+    try:
+        return cls(**fields, **extra)
+    except TypeError as exc:  # an unknown name: TRL's own message, with where it came from
+        raise ValueError(f"{stage}.trl: {exc}") from None
+
+
 def sft_args(recipe: Recipe, output_dir: Path) -> TrlSFTConfig:
     """TRL arguments from the recipe's sft section (CPU: fp32, no gradient checkpointing);
-    completion-only loss: the prompt is masked out."""
+    completion-only loss: the prompt is masked out. `sft.trl` adds any other TRL field."""
     fields = {trl: getattr(recipe.sft, ours) for ours, trl in SFT_TO_TRL.items()}
-    return TrlSFTConfig(output_dir=str(output_dir), completion_only_loss=True, dataloader_num_workers=0,
-                        **fields, **device_args(recipe, recipe.sft))
+    fields.update(output_dir=str(output_dir), completion_only_loss=True, dataloader_num_workers=0,
+                  **device_args(recipe, recipe.sft))
+    return trl_config(TrlSFTConfig, "sft", fields, recipe.sft.trl)
 
 
 def initial_model(recipe: Recipe, tokenizer_dir: Path):
