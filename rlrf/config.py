@@ -183,8 +183,6 @@ class SFTConfig(Section):
     learning_rate: float = Field(1e-3, gt=0, description="peak learning rate (paper: 1e-5)")
     batch_size: int = Field(8, gt=0, description="sequences per device and micro-step")
     grad_accum: int = Field(1, gt=0, description="micro-steps per optimiser step")
-    warmup_ratio: float = Field(0.0, ge=0, lt=1, description="share of steps the learning rate warms up over")
-    weight_decay: float = Field(0.0, ge=0, description="AdamW weight decay")
     max_length: int = Field(1024, gt=0, description="tokens of prompt + SVG per sequence (paper: 32K)")
     max_train_rows: int | None = Field(None, gt=0, description="use only the first rows of the split (None = all)")
     logging_steps: int = Field(10, gt=0, description="optimiser steps between train_log rows")
@@ -192,9 +190,10 @@ class SFTConfig(Section):
     time_budget_s: float | None = Field(
         None, gt=0, description="guard: stop (loudly) after this many seconds; the length is epochs/max_steps"
     )
-    lr_scheduler: str = Field("cosine", description="transformers scheduler name (linear, cosine, constant, ...)")
     gradient_checkpointing: bool = Field(False, description="GPU only; always off on CPU")
-    trl: dict[str, Any] = Field(default_factory=dict, description="any other TRL SFTConfig field, passed through as it is (e.g. {optim: adamw_torch_fused}); an unknown name fails with TRL's error, one set above fails too")
+    trl: dict[str, Any] = Field(default_factory=dict, description="every other TRL SFTConfig field, passed through as it is (warmup_steps: 0.03 = 3% of "
+        "the steps, weight_decay, optim, ...; RLRF's default lr_scheduler_type is cosine); an unknown name "
+        "fails with TRL's error, one set above fails too")
 
 
 class GRPOConfig(Section):
@@ -226,8 +225,6 @@ class GRPOConfig(Section):
     prompts_per_step: int = Field(32, gt=0, description="prompts per roll-out batch (RLRF: 32)")
     num_generations: int = Field(64, ge=2, description="roll-outs per prompt")
     temperature: float = Field(1.1, gt=0, description="roll-out sampling temperature (RLRF: 1.1)")
-    top_p: float = Field(1.0, gt=0, le=1, description="roll-out nucleus sampling")
-    epsilon: float = Field(0.4, gt=0, description="clip range")
     beta: float = Field(0.0, ge=0, description="KL coefficient; the paper uses none")
     max_length_margin: int = Field(16, ge=0, description="tokens added to the longest GT in the batch")
     max_completion_length: int = Field(2048, gt=0, description="hard cap on dynamic max length")
@@ -243,11 +240,12 @@ class GRPOConfig(Section):
         None, gt=0, description="guard: stop (loudly) after this many seconds; the length is max_steps"
     )
     grad_accum: int = Field(1, gt=0, description="optimiser micro-steps per step (completions split evenly)")
-    loss_type: str = Field("dapo", description="TRL loss normalisation: grpo, dapo, dr_grpo, bnpo")
     gradient_checkpointing: bool = Field(False, description="GPU only; always off on CPU")
     vllm_gpu_memory_utilization: float = Field(0.3, gt=0, le=1, description="colocate mode: vLLM share of GPU memory")
     vllm_server_base_url: str | None = Field(None, description="server mode: URL of `trl vllm-serve`")
-    trl: dict[str, Any] = Field(default_factory=dict, description="any other TRL GRPOConfig field, passed through as it is (e.g. {optim: adamw_torch_fused}); an unknown name fails with TRL's error, one set above fails too")
+    trl: dict[str, Any] = Field(default_factory=dict, description="every other TRL GRPOConfig field, passed through as it is (top_p, loss_type, "
+        "mask_truncated_completions, ...; RLRF's default clip range epsilon is 0.4, the paper's); an unknown "
+        "name fails with TRL's error, one set above fails too")
 
     @model_validator(mode="before")
     @classmethod

@@ -183,8 +183,10 @@ def updates_per_batch(g) -> int:
 
 
 # recipe `grpo` fields that are TRL `GRPOConfig` fields of the same name and meaning
-GRPO_AS_IN_TRL = ("learning_rate", "num_iterations", "num_generations", "temperature", "top_p", "epsilon", "beta",
-                  "loss_type", "max_completion_length", "logging_steps")
+GRPO_AS_IN_TRL = ("learning_rate", "num_iterations", "num_generations", "temperature", "beta",
+                  "max_completion_length", "logging_steps")
+# TRL fields whose RLRF default differs from TRL's; `grpo.trl` overrides them
+GRPO_TRL_DEFAULTS = {"epsilon": 0.4}  # the paper's clip range
 
 
 def grpo_args(recipe: Recipe, output_dir: Path, reward_weights: list[float]) -> TrlGRPOConfig:
@@ -221,7 +223,7 @@ def grpo_args(recipe: Recipe, output_dir: Path, reward_weights: list[float]) -> 
         **device_args(recipe, g),
         **vllm,
     )
-    return trl_config(TrlGRPOConfig, "grpo", fields, g.trl)
+    return trl_config(TrlGRPOConfig, "grpo", fields, {**GRPO_TRL_DEFAULTS, **g.trl})
 
 
 def reward_size(recipe: Recipe) -> int:

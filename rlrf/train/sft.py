@@ -54,11 +54,11 @@ def device_args(recipe: Recipe, section) -> dict:
 # recipe `sft` field -> TRL `SFTConfig` field it sets (the recipe keeps the paper's names)
 SFT_TO_TRL = {
     "epochs": "num_train_epochs", "max_steps": "max_steps", "learning_rate": "learning_rate",
-    "lr_scheduler": "lr_scheduler_type", "batch_size": "per_device_train_batch_size",
-    "grad_accum": "gradient_accumulation_steps", "weight_decay": "weight_decay", "max_length": "max_length",
-    "logging_steps": "logging_steps", "save_steps": "save_steps",
-    "warmup_ratio": "warmup_steps",  # a float in [0, 1) is a ratio in transformers 5
+    "batch_size": "per_device_train_batch_size", "grad_accum": "gradient_accumulation_steps",
+    "max_length": "max_length", "logging_steps": "logging_steps", "save_steps": "save_steps",
 }  # fmt: skip
+# TRL fields whose RLRF default differs from TRL's; `sft.trl` overrides them
+SFT_TRL_DEFAULTS = {"lr_scheduler_type": "cosine"}
 
 
 def trl_config(cls, stage: str, fields: dict, extra: dict):
@@ -79,7 +79,7 @@ def sft_args(recipe: Recipe, output_dir: Path) -> TrlSFTConfig:
     fields = {trl: getattr(recipe.sft, ours) for ours, trl in SFT_TO_TRL.items()}
     fields.update(output_dir=str(output_dir), completion_only_loss=True, dataloader_num_workers=0,
                   **device_args(recipe, recipe.sft))
-    return trl_config(TrlSFTConfig, "sft", fields, recipe.sft.trl)
+    return trl_config(TrlSFTConfig, "sft", fields, {**SFT_TRL_DEFAULTS, **recipe.sft.trl})
 
 
 def initial_model(recipe: Recipe, tokenizer_dir: Path):

@@ -145,7 +145,7 @@ def test_clip_range_acts_only_with_several_updates_per_rollout_batch(
         "prompts_per_step": 2,
         "num_generations": 4,
         "learning_rate": 5e-2,
-        "epsilon": 0.01,
+        "trl": {"epsilon": 0.01},
         "temperature": 1.5,
         "updates_per_generation": updates,
     }
