@@ -28,8 +28,9 @@ import numpy as np
 from rlrf.config import RenderConfig, RewardSpec
 from rlrf.rewards import rendering
 from rlrf.rewards.composite import WeightedSum
-from rlrf.rewards.image import canny_edges, standardised_l2_reward
+from rlrf.rewards.image import standardised_l2_reward
 from rlrf.rewards.registry import build_rewards
+from rlrf.scores.pixels import canny_edges
 from rlrf.svg.pool import shared_pool
 
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "corpus" / "corpus.parquet"

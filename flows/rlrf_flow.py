@@ -11,12 +11,14 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
 from flows.curate import curate_flow
-from flows.evaluate import eval_flow
+from flows.eval import eval_flow
+from flows.grpo import grpo_flow
 from flows.runners import task_runner
-from flows.training import grpo_flow, sft_flow
+from flows.sft import sft_flow
 from rlrf.artifacts import Store, catalogue_path, connect, write_catalogue
-from rlrf.config import Recipe, load_recipe, save_recipe
-from rlrf.pipeline import complete, parse_stages, plan_stage, writing
+from rlrf.config import Recipe
+from rlrf.pipeline import parse_stages, plan_stage, running
+from rlrf.recipe import load_recipe
 from rlrf.summary import summary_markdown
 
 STAGE_FLOWS = {"curate": curate_flow, "sft": sft_flow, "grpo": grpo_flow, "eval": eval_flow}
@@ -33,10 +35,8 @@ def _run_stage(stage: str, recipe: Recipe, store: Store, run_id: str, force: boo
     if stage == "curate":
         sub = sub.with_options(task_runner=task_runner(recipe.curate, recipe.render.workers))
     t0 = time.time()
-    with writing(plan, recipe) as manifest:
-        save_recipe(recipe, plan.stage_dir / "recipe.yaml")
-        summary = sub(recipe=recipe, out_dir=plan.stage_dir, upstream=plan.upstream_dirs) or {}
-        complete(plan, manifest, summary, time.time() - t0, store)
+    with running(plan, recipe, store) as run:
+        run.summary = sub(recipe=recipe, out_dir=run.stage_dir, upstream=run.upstream) or {}
     logger.info("stage %s: done in %.1f s -> %s", stage, time.time() - t0, plan.stage_dir)
     return plan.stage_dir
 

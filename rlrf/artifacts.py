@@ -19,7 +19,6 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -542,10 +541,3 @@ def _ident(name: str) -> str:
     if not name.replace("_", "").isalnum():
         raise ValueError(f"not a table name: {name!r}")
     return f'"{name}"'
-
-
-def rows_to_table(rows: Iterable[dict[str, Any]], schema: pa.Schema | None = None) -> pa.Table:
-    rows = list(rows)
-    if schema is not None:
-        return pa.Table.from_pylist(rows, schema=schema)
-    return pa.Table.from_pylist(rows)

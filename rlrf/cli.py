@@ -1,9 +1,11 @@
-"""`rlrf` command line: query the results with SQL, print the summary, run the flow."""
+"""`rlrf` command line, the library's part: query the results with SQL, print the summary,
+list the views, dry-run a recipe. The commands that run the Prefect flow (`run`,
+`ablate`) are added on top by `flows.cli`, the console script, so the library never
+imports `flows`."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from contextlib import contextmanager
@@ -11,7 +13,8 @@ from contextlib import contextmanager
 import duckdb
 
 from rlrf.artifacts import StageBusy, Store, connect, newest_stage_dirs
-from rlrf.config import RecipeError, load_recipe
+from rlrf.config import RecipeError
+from rlrf.recipe import load_recipe
 
 
 @contextmanager
@@ -84,47 +87,14 @@ def cmd_views(args) -> int:
     return 0
 
 
-def cmd_run(args) -> int:
-    import os
-
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    # the temporary API server misses Prefect's 20 s start-up default on a loaded 2-core box
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
-    from flows.rlrf_flow import rlrf
-
-    rlrf(recipe=args.recipe, stages=args.stages, force=args.force)
-    return 0
-
-
-def cmd_ablate(args) -> int:
-    from rlrf.ablation.spec import load_ablation, touched_stages
-
-    abl = load_ablation(args.ablation, recipe=args.recipe)  # fails here, before any stage runs
-    print(f"ablation {abl.name}: {len(abl.cells)} cells on recipe {abl.recipe} ({abl.path})")
-    for cell in abl.cells:
-        stages = touched_stages(list(abl.cell_overrides(cell))) or ["none"]
-        print(f"  {cell.id}: {json.dumps(cell.overrides)}  (changes {', '.join(stages)})")
-    if args.dry_run:
-        return 0
-    import os
-
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")  # as `rlrf run`
-    from flows.ablate import ablate
-    from rlrf.ablation.report import ablation_markdown
-
-    out = ablate(ablation=str(abl.path), recipe=args.recipe)
-    print(ablation_markdown(out["rows"]))
-    print(f"table: {out['table']}\nreport: {out['report']}")
-    return 0
-
 def cmd_dry_run(args) -> int:
     from rlrf.dryrun import main as dry_run_main
 
     return dry_run_main(args.recipe, args.gpu_memory_gib, args.train_rows)
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:
+    """The `rlrf` parser and its sub-command group (`flows.cli` adds `run` and `ablate`)."""
     p = argparse.ArgumentParser(prog="rlrf", description=__doc__)
     sub = p.add_subparsers(dest="cmd", required=True)
     q = sub.add_parser("sql", help="run SQL over the run's DuckDB views and print a table")
@@ -140,23 +110,16 @@ def main(argv: list[str] | None = None) -> int:
     v = sub.add_parser("views", help="list the queryable views")
     v.add_argument("--recipe", default="tiny")
     v.set_defaults(fn=cmd_views)
-    r = sub.add_parser("run", help="run the flow in-process (no server; `make run` uses deployments)")
-    r.add_argument("--recipe", default="tiny")
-    r.add_argument("--stages", default="all")
-    r.add_argument("--force", action="store_true")
-    r.set_defaults(fn=cmd_run)
-    a = sub.add_parser("ablate", help="run a sweep file (recipes/ablations/<name>.yaml): one run per cell, "
-                                      "then the `ablations` table and report")
-    a.add_argument("ablation", help="a name in recipes/ablations/ or a path")
-    a.add_argument("--recipe", default=None, help="replace the file's base recipe")
-    a.add_argument("--dry-run", action="store_true", help="check the file and list the cells; run nothing")
-    a.set_defaults(fn=cmd_ablate)
-
     d = sub.add_parser("dry-run", help="build the model on the meta device; memory and batch arithmetic")
     d.add_argument("--recipe", default="tiny")
     d.add_argument("--gpu-memory-gib", type=float, default=80.0, help="memory of one GPU (H100: 80)")
     d.add_argument("--train-rows", type=int, default=None, help="SFT rows, for the step count")
     d.set_defaults(fn=cmd_dry_run)
+    return p, sub
+
+
+def dispatch(p: argparse.ArgumentParser, argv: list[str] | None) -> int:
+    """Parse and run one command; a user's error is one line on stderr, exit 2."""
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
@@ -166,6 +129,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except BrokenPipeError:  # `rlrf sql ... | head`
         return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return dispatch(parser()[0], argv)
 
 
 if __name__ == "__main__":

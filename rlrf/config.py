@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class RecipeError(ValueError):
@@ -78,7 +78,7 @@ class DataConfig(Section):
 
 
 class ClusterConfig(Section):
-    k: int = Field(8, ge=1)
+    k: int = Field(8, ge=1, description="clusters of test_hard candidates, sampled stratified (paper App. A)")
     features: Literal["color_hist", "dino"] = "color_hist"
     dino_model: str = "facebook/dinov2-base"
 
@@ -106,12 +106,12 @@ class CurateConfig(Section):
     require_caption: bool = Field(False, description="drop rows without a caption (Text2SVG sets)")
     render_size: int = Field(128, gt=0, description="render size for render-based filters")
     white_threshold: float = Field(0.97, gt=0, le=1, description="near-white share that marks a blank/white render")
-    hard_min_tokens: int = Field(500, ge=0)
-    hard_min_color_entropy: float = Field(2.0, ge=0)
-    test_hard_size: int = Field(600, ge=0)
-    rl_min_tokens: int = Field(500, ge=0)
-    rl_min_color_entropy: float = Field(2.0, ge=0)
-    rl_size: int = Field(20_000, ge=0)
+    hard_min_tokens: int = Field(500, ge=0, description="test_hard candidates have at least this many SVG tokens")
+    hard_min_color_entropy: float = Field(2.0, ge=0, description="… and at least this colour entropy (bits)")
+    test_hard_size: int = Field(600, ge=0, description="rows sampled into test_hard")
+    rl_min_tokens: int = Field(500, ge=0, description="RL rows have at least this many SVG tokens (the paper's high-entropy RL set)")
+    rl_min_color_entropy: float = Field(2.0, ge=0, description="… and at least this colour entropy (bits)")
+    rl_size: int = Field(20_000, ge=0, description="rows in the RL split")
     train_max_tokens: int | None = Field(
         None, gt=0,
         description="SVG tokens an SFT row may have (must fit sft.max_length with the prompt); longer rows "
@@ -139,8 +139,8 @@ class TokenizerConfig(Section):
     """Tokenizer: a hub id / path at paper scale, or trained locally on the train split."""
 
     name_or_path: str | None = Field(None, description="hub id or path; None = train a byte-level BPE locally")
-    vocab_size: int = Field(2048, ge=300)
-    min_frequency: int = Field(2, ge=1)
+    vocab_size: int = Field(2048, ge=300, description="locally trained BPE: vocabulary size")
+    min_frequency: int = Field(2, ge=1, description="locally trained BPE: a merge needs this many occurrences")
 
 
 class ModelConfig(Section):
@@ -152,15 +152,15 @@ class ModelConfig(Section):
     )
     task: Literal["img2svg", "text2svg"] = "img2svg"
     image_size: int = Field(112, gt=0, description="input image side in pixels")
-    hidden_size: int = Field(128, gt=0)
-    num_hidden_layers: int = Field(2, gt=0)
-    num_attention_heads: int = Field(4, gt=0)
-    num_key_value_heads: int = Field(2, gt=0)
-    intermediate_size: int = Field(256, gt=0)
-    vision_depth: int = Field(2, gt=0)
-    vision_hidden_size: int = Field(64, gt=0)
-    vision_num_heads: int = Field(4, gt=0)
-    patch_size: int = Field(14, gt=0)
+    hidden_size: int = Field(128, gt=0, description="tiny model: language model width")
+    num_hidden_layers: int = Field(2, gt=0, description="tiny model: decoder layers")
+    num_attention_heads: int = Field(4, gt=0, description="tiny model: attention heads")
+    num_key_value_heads: int = Field(2, gt=0, description="tiny model: key/value heads (grouped-query attention)")
+    intermediate_size: int = Field(256, gt=0, description="tiny model: MLP width")
+    vision_depth: int = Field(2, gt=0, description="tiny model: vision encoder layers")
+    vision_hidden_size: int = Field(64, gt=0, description="tiny model: vision encoder width")
+    vision_num_heads: int = Field(4, gt=0, description="tiny model: vision attention heads")
+    patch_size: int = Field(14, gt=0, description="tiny model: vision patch side in pixels")
     max_position_embeddings: int = Field(4096, gt=0, description="tiny model: longest prompt + completion")
     tie_word_embeddings: bool = Field(True, description="tiny model: share input and output embeddings")
     dtype: Literal["float32", "bfloat16", "float16"] = "float32"
@@ -178,23 +178,22 @@ class RewardSpec(Section):
 
 
 class SFTConfig(Section):
-    epochs: float = Field(1.0, gt=0)
+    epochs: float = Field(1.0, gt=0, description="passes over the train split (paper: 3); TRL num_train_epochs")
     max_steps: int = Field(-1, description="-1 = by epochs")
-    learning_rate: float = Field(1e-3, gt=0)
-    batch_size: int = Field(8, gt=0)
-    grad_accum: int = Field(1, gt=0)
-    warmup_ratio: float = Field(0.0, ge=0, lt=1)
-    weight_decay: float = Field(0.0, ge=0)
-    max_length: int = Field(1024, gt=0)
-    max_train_rows: int | None = Field(None, gt=0)
-    logging_steps: int = Field(10, gt=0)
-    save_steps: int = Field(200, gt=0)
+    learning_rate: float = Field(1e-3, gt=0, description="peak learning rate (paper: 1e-5)")
+    batch_size: int = Field(8, gt=0, description="sequences per device and micro-step")
+    grad_accum: int = Field(1, gt=0, description="micro-steps per optimiser step")
+    max_length: int = Field(1024, gt=0, description="tokens of prompt + SVG per sequence (paper: 32K)")
+    max_train_rows: int | None = Field(None, gt=0, description="use only the first rows of the split (None = all)")
+    logging_steps: int = Field(10, gt=0, description="optimiser steps between train_log rows")
+    save_steps: int = Field(200, gt=0, description="optimiser steps between checkpoints (resume points)")
     time_budget_s: float | None = Field(
         None, gt=0, description="guard: stop (loudly) after this many seconds; the length is epochs/max_steps"
     )
-    lr_scheduler: str = Field("cosine", description="transformers scheduler name (linear, cosine, constant, ...)")
     gradient_checkpointing: bool = Field(False, description="GPU only; always off on CPU")
-    deepspeed: str | None = Field(None, description="DeepSpeed JSON (e.g. recipes/accelerate/zero2.json)")
+    trl: dict[str, Any] = Field(default_factory=dict, description="every other TRL SFTConfig field, passed through as it is (warmup_steps: 0.03 = 3% of "
+        "the steps, weight_decay, optim, ...; RLRF's default lr_scheduler_type is cosine); an unknown name "
+        "fails with TRL's error, one set above fails too")
 
 
 class GRPOConfig(Section):
@@ -209,7 +208,7 @@ class GRPOConfig(Section):
         "rlrf_no_sft; the sft stage still runs as eval's reference)",
     )
     max_steps: int = Field(500, gt=0, description="roll-out batches (RLRF: 500)")
-    learning_rate: float = Field(1e-5, gt=0)
+    learning_rate: float = Field(1e-5, gt=0, description="learning rate before the step decay (paper: 1e-5)")
     lr_decay_factor: float = Field(
         0.7, gt=0, le=1, description="multiply the lr by this every lr_decay_steps (RLRF: 0.7 every 100 steps)"
     )
@@ -223,31 +222,30 @@ class GRPOConfig(Section):
     num_iterations: int = Field(
         1, ge=1, description="passes over each roll-out batch (GRPO's mu, EasyR1 ppo_epochs; TRL num_iterations)"
     )
-    prompts_per_step: int = Field(32, gt=0)
+    prompts_per_step: int = Field(32, gt=0, description="prompts per roll-out batch (RLRF: 32)")
     num_generations: int = Field(64, ge=2, description="roll-outs per prompt")
-    temperature: float = Field(1.1, gt=0)
-    top_p: float = Field(1.0, gt=0, le=1)
-    epsilon: float = Field(0.4, gt=0, description="clip range")
+    temperature: float = Field(1.1, gt=0, description="roll-out sampling temperature (RLRF: 1.1)")
     beta: float = Field(0.0, ge=0, description="KL coefficient; the paper uses none")
     max_length_margin: int = Field(16, ge=0, description="tokens added to the longest GT in the batch")
     max_completion_length: int = Field(2048, gt=0, description="hard cap on dynamic max length")
     reward_size: int | None = Field(
         None, gt=0, description="render side for image rewards (paper: 512); None = model.image_size"
     )
-    max_train_rows: int | None = Field(None, gt=0)
-    logging_steps: int = Field(1, gt=0)
-    save_steps: int = Field(50, gt=0)
+    max_train_rows: int | None = Field(None, gt=0, description="use only the first rows of the split (None = all)")
+    logging_steps: int = Field(1, gt=0, description="roll-out batches between train_log rows")
+    save_steps: int = Field(50, gt=0, description="roll-out batches between checkpoints (resume points)")
     use_vllm: bool = False
     vllm_mode: Literal["colocate", "server"] = "colocate"
     time_budget_s: float | None = Field(
         None, gt=0, description="guard: stop (loudly) after this many seconds; the length is max_steps"
     )
     grad_accum: int = Field(1, gt=0, description="optimiser micro-steps per step (completions split evenly)")
-    loss_type: str = Field("dapo", description="TRL loss normalisation: grpo, dapo, dr_grpo, bnpo")
     gradient_checkpointing: bool = Field(False, description="GPU only; always off on CPU")
-    deepspeed: str | None = Field(None, description="DeepSpeed JSON (e.g. recipes/accelerate/zero3.json)")
     vllm_gpu_memory_utilization: float = Field(0.3, gt=0, le=1, description="colocate mode: vLLM share of GPU memory")
     vllm_server_base_url: str | None = Field(None, description="server mode: URL of `trl vllm-serve`")
+    trl: dict[str, Any] = Field(default_factory=dict, description="every other TRL GRPOConfig field, passed through as it is (top_p, loss_type, "
+        "mask_truncated_completions, ...; RLRF's default clip range epsilon is 0.4, the paper's); an unknown "
+        "name fails with TRL's error, one set above fails too")
 
     @model_validator(mode="before")
     @classmethod
@@ -274,12 +272,12 @@ class BaselineConfig(Section):
 
 class EvalConfig(Section):
     splits: list[str] = Field(default_factory=lambda: ["test_hard", "ood_emoji", "ood_fonts", "ood_icons"])
-    max_samples_per_split: int | None = Field(None, gt=0)
+    max_samples_per_split: int | None = Field(None, gt=0, description="a seeded sample of each split, the same rows for every system (None = all)")
     render_size: int = Field(512, gt=0, description="metrics render GT and prediction at this size")
     do_sample: bool = False
-    temperature: float = Field(1.0, gt=0)
-    max_new_tokens: int = Field(1024, gt=0)
-    batch_size: int = Field(8, gt=0)
+    temperature: float = Field(1.0, gt=0, description="sampling temperature when do_sample")
+    max_new_tokens: int = Field(1024, gt=0, description="longest generated SVG in tokens")
+    batch_size: int = Field(8, gt=0, description="prompts per HF generate call")
     models: list[str] = Field(
         default_factory=lambda: ["sft", "rlrf", "vtracer", "potrace"],
         description="sft, rlrf (decoding per do_sample), sft_greedy / rlrf_greedy (always greedy), "
@@ -295,7 +293,7 @@ class EvalConfig(Section):
     vlm_judge_model: str = "Qwen/Qwen2.5-VL-7B-Instruct"
     use_vllm: bool | None = Field(None, description="decode with vLLM (Qwen families); None = as grpo.use_vllm")
     vllm_gpu_memory_utilization: float = Field(0.8, gt=0, le=1, description="vLLM's share of GPU memory in eval")
-    gallery_size: int = Field(6, ge=0)
+    gallery_size: int = Field(6, ge=0, description="samples per split shown in the report's gallery")
     baselines: BaselineConfig = BaselineConfig()
     metric_batch_size: int = Field(16, gt=0, description="images per forward pass of DINO / LPIPS")
     ssim_gaussian_weights: bool = Field(
@@ -346,6 +344,16 @@ class Recipe(Section):
     launch: LaunchConfig = LaunchConfig()
 
     @model_validator(mode="after")
+    def _text_rewards_score_with_the_metric_weights(self) -> Recipe:
+        """A `clip` / `vlm_judge` reward without `model:` uses the weights its metric uses
+        (eval.clip_model / eval.vlm_judge_model): the ids are written once."""
+        same = {"clip": self.eval.clip_model, "vlm_judge": self.eval.vlm_judge_model}
+        rewards = [r.model_copy(update={"model": same[r.name]}) if r.name in same and not r.model else r
+                   for r in self.rewards]
+        object.__setattr__(self, "rewards", rewards)  # frozen: set once, while validating
+        return self
+
+    @model_validator(mode="after")
     def _sft_rows_fit_the_context(self) -> Recipe:
         cap = self.curate.train_max_tokens
         if cap is not None and cap >= self.sft.max_length:
@@ -368,78 +376,6 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, list):
         return [_jsonable(v) for v in value]
     return value
-
-
-def _describe(err: dict[str, Any]) -> str:
-    key = ".".join(str(p) for p in err["loc"]) or "<root>"
-    if err["type"] == "extra_forbidden":
-        return f"{key}: unknown key"
-    if err["type"] == "missing":
-        return f"{key}: required key is missing"
-    return f"{key}: {err['msg']} (got {err.get('input')!r})"
-
-
-def parse_recipe(data: dict[str, Any], origin: str = "<dict>") -> Recipe:
-    if not isinstance(data, dict):
-        raise RecipeError(f"{origin}: expected a mapping at the top level, got {type(data).__name__}")
-    try:
-        recipe = Recipe.model_validate(data)
-    except ValidationError as exc:
-        lines = "\n  ".join(_describe(e) for e in exc.errors())
-        raise RecipeError(f"{origin}: invalid recipe\n  {lines}") from None
-    problems = _unknown_names(recipe)
-    if problems:
-        raise RecipeError(f"{origin}: invalid recipe\n  " + "\n  ".join(problems))
-    return recipe
-
-
-# eval.models labels: the trained stages' models (rlrf.eval.stage.MODEL_STAGES), the
-# classical baselines (rlrf.eval.baselines.BASELINES) and the blank canvas; a test keeps
-# this in step with both
-EVAL_MODEL_STAGES = ("sft", "rlrf")
-EVAL_REFERENCE_MODELS = ("blank",)
-
-
-def _unknown_names(recipe: Recipe) -> list[str]:
-    """Names that only a later stage would resolve, checked now: a typo in a reward or an
-    eval model must not surface after curate and SFT have run."""
-    from rlrf.eval.baselines import BASELINES
-    from rlrf.rewards.registry import REWARDS, _import_dotted
-
-    problems = []
-    names = [spec.name for spec in recipe.rewards]
-    for i, name in enumerate(names):
-        if name in REWARDS:
-            continue
-        if "." in name:
-            try:
-                _import_dotted(name)
-            except ValueError as exc:
-                problems.append(f"rewards.{i}.name: {exc}")
-            continue
-        problems.append(f"rewards.{i}.name: unknown reward {name!r}; valid: {', '.join(sorted(REWARDS))} "
-                        "(or a dotted import path)")
-    repeated = sorted({n for n in names if names.count(n) > 1})
-    if repeated:
-        problems.append(f"rewards: names repeat {repeated} (TRL logs each reward by its name)")
-    # `<stage>_greedy`: the same model decoded greedily (rlrf.eval.stage.GREEDY)
-    valid = (*EVAL_MODEL_STAGES, *(m + "_greedy" for m in EVAL_MODEL_STAGES), *BASELINES, *EVAL_REFERENCE_MODELS)
-    for i, label in enumerate(recipe.eval.models):
-        if label not in valid:
-            problems.append(f"eval.models.{i}: unknown model label {label!r}; valid: {', '.join(valid)}")
-    return problems
-
-
-def load_recipe(path_or_name: str | Path, overrides: dict[str, Any] | None = None) -> Recipe:
-    """Load `recipes/<name>.yaml` or a path; `overrides` are dotted keys (`grpo.max_steps`)."""
-    path = resolve_recipe_path(path_or_name)
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise RecipeError(f"{path}: not valid YAML: {exc}") from None
-    for dotted, value in (overrides or {}).items():
-        _set_dotted(data, dotted, value)
-    return parse_recipe(data, origin=str(path))
 
 
 def resolve_recipe_path(path_or_name: str | Path) -> Path:

@@ -20,7 +20,6 @@ These are estimates: they say whether a recipe is in the right range, not the la
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from dataclasses import dataclass, field
@@ -151,9 +150,10 @@ def _image_tokens(recipe: Recipe, config, family: str) -> int:
     return side * side
 
 
-def hardware(recipe: Recipe, section) -> Hardware:
-    """GPUs and ZeRO stage from `launch.accelerate_config` (+ `launch.num_processes`) and
-    the stage's `deepspeed` JSON; no launcher: one GPU for device cuda/auto, none for cpu."""
+def hardware(recipe: Recipe) -> Hardware:
+    """GPUs and ZeRO stage from `launch.accelerate_config` (+ `launch.num_processes`), where
+    DeepSpeed is configured (its `deepspeed_config`); no launcher: one GPU for device
+    cuda/auto, none for cpu."""
     if recipe.device == "cpu":
         return Hardware(gpus=0, machines=1, zero_stage=None, source="device: cpu")
     stage, offload, source, gpus, machines = None, False, "in process, one GPU", 1, 1
@@ -168,12 +168,6 @@ def hardware(recipe: Recipe, section) -> Hardware:
         source = recipe.launch.accelerate_config
     if recipe.launch.num_processes:
         gpus = recipe.launch.num_processes
-    if section.deepspeed:
-        ds = json.loads((repo_root() / section.deepspeed).read_text())
-        zero = ds.get("zero_optimization", {})
-        stage = int(zero.get("stage", 0))
-        offload = (zero.get("offload_optimizer") or {}).get("device", "none") not in (None, "none")
-        source += f" + {section.deepspeed}"
     return Hardware(gpus=gpus, machines=machines, zero_stage=stage, offload_optimizer=offload, source=source)
 
 
@@ -229,6 +223,22 @@ def dry_run(recipe: Recipe, gpu_memory_gib: float = 80.0, train_rows: int | None
     prompt_len = arch.image_tokens + PROMPT_TEXT_TOKENS + (CAPTION_TOKENS if recipe.model.task == "text2svg" else 0)
     _sft(recipe, arch, out, gpu_memory_gib, train_rows)
     _grpo(recipe, arch, out, gpu_memory_gib, prompt_len)
+    out.problems += trl_problems(recipe)
+    return out
+
+
+def trl_problems(recipe: Recipe) -> list[str]:
+    """Names in `sft.trl` / `grpo.trl` that TRL's config classes do not have (the stage would
+    fail with TRL's error; the dry run says so before anything runs)."""
+    import dataclasses
+
+    from trl import GRPOConfig, SFTConfig
+
+    out = []
+    for stage, cls in (("sft", SFTConfig), ("grpo", GRPOConfig)):
+        unknown = sorted(set(getattr(recipe, stage).trl) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            out.append(f"{stage}.trl: {unknown} are not fields of TRL's {cls.__name__}")
     return out
 
 
@@ -255,7 +265,7 @@ def _zero_label(hw: Hardware) -> str:
 
 def _sft(recipe: Recipe, arch: Architecture, out: DryRun, gpu_gib: float, train_rows: int | None) -> None:
     s = recipe.sft
-    hw = hardware(recipe, s)
+    hw = hardware(recipe)
     n = max(1, hw.gpus)
     global_batch = s.batch_size * s.grad_accum * n
     rows = s.max_train_rows or train_rows
@@ -277,7 +287,7 @@ def _sft(recipe: Recipe, arch: Architecture, out: DryRun, gpu_gib: float, train_
 
 def _grpo(recipe: Recipe, arch: Architecture, out: DryRun, gpu_gib: float, prompt_len: int) -> None:
     g = recipe.grpo
-    hw = hardware(recipe, g)
+    hw = hardware(recipe)
     n = max(1, hw.gpus)
     completions = g.prompts_per_step * g.num_generations
     length = prompt_len + g.max_completion_length
@@ -327,7 +337,7 @@ def _grpo(recipe: Recipe, arch: Architecture, out: DryRun, gpu_gib: float, promp
 
 
 def main(recipe_name: str, gpu_memory_gib: float = 80.0, train_rows: int | None = None) -> int:
-    from rlrf.config import load_recipe
+    from rlrf.recipe import load_recipe
 
     report = dry_run(load_recipe(recipe_name), gpu_memory_gib, train_rows)
     print(report.text())

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rlrf.artifacts import (
@@ -26,7 +27,7 @@ from rlrf.artifacts import (
     finish_stage,
     write_catalogue,
 )
-from rlrf.config import Recipe
+from rlrf.config import Recipe, save_recipe
 
 log = logging.getLogger(__name__)
 
@@ -129,3 +130,30 @@ def complete(plan: StagePlan, manifest: Manifest, summary: dict, seconds: float,
     finish_stage(plan.stage_dir, manifest, {"stage_s": seconds})
     write_catalogue(store)
     return manifest
+
+
+@dataclass
+class StageRun:
+    """What a stage body gets from `running`: its folder, its upstream folders, and the
+    summary it sets (recorded as summary.json and in the manifest when the body ends)."""
+
+    stage_dir: Path
+    upstream: dict[str, Path]
+    summary: dict = field(default_factory=dict)
+
+
+@contextmanager
+def running(plan: StagePlan, recipe: Recipe, store: Store, lock_wait_s: float = 0.0) -> Iterator[StageRun]:
+    """The bookkeeping of one stage run, whatever runs the body (a Prefect sub-flow, a test,
+    a script): the stage lock and manifest (`writing`), the resolved recipe saved beside the
+    outputs, and on a normal exit `complete` with the body's summary and the wall time.
+
+        with running(plan, recipe, store) as run:
+            run.summary = run_grpo(recipe, run.upstream, run.stage_dir)
+    """
+    t0 = time.time()
+    with writing(plan, recipe, lock_wait_s) as manifest:
+        save_recipe(recipe, plan.stage_dir / "recipe.yaml")
+        run = StageRun(plan.stage_dir, plan.upstream_dirs)
+        yield run
+        complete(plan, manifest, run.summary or {}, time.time() - t0, store)

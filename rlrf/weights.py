@@ -10,6 +10,8 @@ scale), `RLRF_ALLOW_DOWNLOADS=1` lets the same loaders fetch what is missing.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 
 class WeightsUnavailable(RuntimeError):
@@ -31,3 +33,18 @@ def offline_hub() -> None:
     if not downloads_allowed():
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@contextmanager
+def weights_of(what: str, source: str | None = None) -> Iterator[None]:
+    """Turn any loader error (missing file, offline hub, corrupt or partial cache, version
+    mismatch) into `WeightsUnavailable(what, reason)`: not available here, said once.
+    `source` (a hub id or path) prefixes the reason."""
+    try:
+        yield
+    except WeightsUnavailable:
+        raise
+    except Exception as exc:  # noqa: BLE001 -- any loader error means "not available here"
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        where = f"{source!r}: " if source else ""
+        raise WeightsUnavailable(what, f"{where}{type(exc).__name__}: {first}") from exc

@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rlrf.artifacts import Store, connect  # noqa: E402
-from rlrf.config import load_recipe  # noqa: E402
+from rlrf.recipe import load_recipe  # noqa: E402
 
 MODELS = ("blank", "sft", "rlrf", "sft_greedy", "rlrf_greedy", "potrace", "vtracer")
 QUERY = """

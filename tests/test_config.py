@@ -2,7 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from rlrf.config import RecipeError, load_recipe, parse_recipe, repo_root
+from rlrf.config import RecipeError, repo_root
+from rlrf.recipe import load_recipe, parse_recipe
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -102,3 +103,28 @@ def test_paper_scale_sft_is_the_papers(name, nodes):
 def test_sft_rows_longer_than_the_context_are_refused():
     with pytest.raises(RecipeError, match="truncate long SVGs silently"):
         parse_recipe({"name": "x", "curate": {"train_max_tokens": 8192}, "sft": {"max_length": 8192}})
+
+
+def test_extends_merges_a_base_recipe(tmp_path):
+    base = tmp_path / "base.yaml"
+    base.write_text("name: base\nseed: 3\nsft: {epochs: 2, learning_rate: 0.5}\nrewards: [{name: l2}]\n")
+    child = tmp_path / "child.yaml"
+    child.write_text("extends: base.yaml\nname: child\nsft: {epochs: 5}\n")
+    r = load_recipe(child)
+    assert (r.name, r.seed, r.sft.epochs, r.sft.learning_rate) == ("child", 3, 5, 0.5)
+    assert [s.name for s in r.rewards] == ["l2"]
+    base.write_text("extends: child.yaml\nname: base\n")
+    with pytest.raises(RecipeError, match="loops back"):
+        load_recipe(child)
+
+
+def test_the_7b_recipe_states_only_what_differs_from_the_3b():
+    a, b = load_recipe("qwen2.5-vl-3b"), load_recipe("qwen2.5-vl-7b")
+    assert b.model.name_or_path.endswith("7B-Instruct") and b.sft.grad_accum == 16
+    assert (a.grpo, a.rewards, a.eval, a.curate) == (b.grpo, b.rewards, b.eval, b.curate)
+
+
+def test_text_rewards_default_to_the_metric_weights():
+    r = parse_recipe({"name": "t", "eval": {"clip_model": "/w/clip"},
+                      "rewards": [{"name": "clip"}, {"name": "vlm_judge", "model": "/w/judge"}, {"name": "l2"}]})
+    assert [s.model for s in r.rewards] == ["/w/clip", "/w/judge", None]

@@ -4,8 +4,8 @@ config, memory and batch arithmetic come out, and a recipe that cannot run says 
 import pytest
 
 from rlrf.cli import main
-from rlrf.config import load_recipe
 from rlrf.dryrun import all_recipes, dry_run, hardware, state_bytes
+from rlrf.recipe import load_recipe
 
 RECIPES = [p.stem for p in all_recipes()]
 # every shipped recipe must fit an 80 GiB GPU and divide (a recipe that does not says what
@@ -37,7 +37,7 @@ def test_paper_model_sizes():
 
 def test_zero3_shards_weights_zero2_does_not():
     recipe = load_recipe("qwen2.5-vl-7b")
-    z3 = hardware(recipe, recipe.sft)
+    z3 = hardware(recipe)
     assert (z3.gpus, z3.zero_stage) == (8, 3)
     z2 = type(z3)(gpus=8, machines=1, zero_stage=2)
     n = 8_000_000_000

@@ -2,7 +2,7 @@ import time
 
 import pytest
 
-from rlrf.eval.metrics import load_dino
+from rlrf.scores.learned import load_dino
 from rlrf.weights import WeightsUnavailable, downloads_allowed
 
 

@@ -7,14 +7,14 @@ import torch
 def tiny_dino(hidden_layers: int = 2):
     from transformers import BitImageProcessor, Dinov2Config, Dinov2Model
 
-    from rlrf.eval import metrics as M
+    from rlrf.scores import learned as L
 
     torch.manual_seed(0)
     cfg = Dinov2Config(hidden_size=32, num_hidden_layers=hidden_layers, num_attention_heads=2,
                        intermediate_size=64, image_size=56, patch_size=14)
     processor = BitImageProcessor(size={"shortest_edge": 64}, crop_size={"height": 56, "width": 56},
-                                  image_mean=list(M.IMAGENET_MEAN), image_std=list(M.IMAGENET_STD))
-    return M.DinoScorer(Dinov2Model(cfg), processor, batch_size=2)
+                                  image_mean=list(L.IMAGENET_MEAN), image_std=list(L.IMAGENET_STD))
+    return L.DinoScorer(Dinov2Model(cfg), processor, batch_size=2)
 
 
 def tiny_clip(tokenizer):

@@ -19,11 +19,13 @@ import duckdb
 from rlrf.ablation.spec import Ablation
 from rlrf.ablation.table import CellRun, ablation_table, column_name, typed_keys
 from rlrf.artifacts import Store, ablation_dir, atomic_write_bytes, refresh_views, write_table
-from rlrf.eval.report import _CSS, LOWER_IS_BETTER, _esc, _png_uri, _table
+from rlrf.eval.metrics import LOWER_IS_BETTER
+from rlrf.eval.report import _CSS, _esc, _png_uri, _table
+from rlrf.scores import METRICS
 
 log = logging.getLogger(__name__)
 
-PLOT_METRICS = ("mse", "ssim", "dino", "lpips")
+PLOT_METRICS = tuple(m.name for m in METRICS)  # those with values are plotted
 TABLE_COLUMNS = ("cell_id", "split", "model_label", "status", "n", "render_failure_rate", "mse", "mse_ci95",
                  "ssim", "ssim_ci95", "sft_mse", "sft_ssim", "mse_vs_sft", "ssim_vs_sft", "computed_stages")
 

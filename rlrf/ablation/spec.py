@@ -33,8 +33,9 @@ from typing import Any
 
 import yaml
 
-from rlrf.config import Recipe, RecipeError, load_recipe, repo_root
+from rlrf.config import Recipe, RecipeError, repo_root
 from rlrf.pipeline import SECTIONS, STAGES, UPSTREAM, parse_stages
+from rlrf.recipe import load_recipe
 
 FILE_KEYS = ("name", "description", "recipe", "overrides", "eval_splits", "stages", "grid", "cells")
 # a cell must stay in its base recipe's artifacts, or nothing upstream could be reused

@@ -12,7 +12,7 @@ import logging
 import numpy as np
 
 from rlrf.config import ClusterConfig, RenderConfig
-from rlrf.eval.metrics import DinoScorer, load_dino
+from rlrf.scores.learned import DinoScorer, load_dino
 from rlrf.svg.pool import shared_pool
 from rlrf.svg.render import RenderFailure
 

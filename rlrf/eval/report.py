@@ -23,13 +23,14 @@ import numpy as np
 
 from rlrf.artifacts import atomic_write_bytes
 from rlrf.config import RenderConfig
+from rlrf.eval.metrics import LEARNED, LOWER_IS_BETTER
+from rlrf.scores import METRICS
 
 log = logging.getLogger(__name__)
 
 MODEL_ORDER = ("sft", "rlrf", "vtracer", "potrace")
-METRICS = ("mse", "ssim", "ink_iou", "dino", "lpips", "code_eff")
-TEXT_METRICS = ("clip", "vlm_judge")
-LOWER_IS_BETTER = {"mse", "lpips"}
+# leaderboard columns: every registered metric, then code efficiency (GT - predicted tokens)
+COLUMNS = (*(m.name for m in METRICS), "code_eff")
 
 _CSS = """
 body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1400px}
@@ -129,7 +130,7 @@ def _weights_banner(con, rels: set[str]) -> str:
         return ""
     cols = set(_columns(con, "metrics"))
     parts = []
-    for metric in ("dino", "lpips", "clip", "vlm_judge"):
+    for metric in (m.name for m in LEARNED):
         if f"{metric}_status" not in cols:
             continue
         n = con.execute(
@@ -152,10 +153,10 @@ def _leaderboard(con, rels: set[str]) -> str:
     rows = _rows(con, "SELECT * FROM leaderboard ORDER BY split, model_label")
     if not rows:
         return "<p class='note'>no metric rows</p>"
-    metrics = list(METRICS) + [
-        m for m in TEXT_METRICS
-        if any(r.get(m) is not None or r.get(f"n_{m}_unavailable") for r in rows)
-    ]
+    task_only = {m.name for m in METRICS if m.task is not None}  # shown where some row has them
+    metrics = [c for c in COLUMNS if c not in task_only
+               or any(r.get(c) is not None or r.get(f"n_{c}_unavailable") for r in rows)]
+    learned = [m.name for m in LEARNED if m.name in metrics]
     best: dict[tuple[str, str], Any] = {}
     for m in metrics:
         for split in {r["split"] for r in rows}:
@@ -164,7 +165,7 @@ def _leaderboard(con, rels: set[str]) -> str:
                 best[(split, m)] = min(vals) if m in LOWER_IS_BETTER else max(vals)
     head = ("<tr><th class='l'>split</th><th class='l'>model</th><th>n</th><th>render fail</th>"
             + "".join(f"<th>{m}{' ↓' if m in LOWER_IS_BETTER else ' ↑'}</th>" for m in metrics)
-            + "<th>ink ratio (median)</th><th>s / sample</th><th>NULL: dino / lpips</th></tr>")
+            + f"<th>ink ratio (median)</th><th>s / sample</th><th>NULL: {' / '.join(learned)}</th></tr>")
     body = []
     for r in rows:
         cells = [f"<td class='l'>{_esc(r['split'])}</td>", f"<td class='l'>{_esc(r['model_label'])}</td>",
@@ -176,7 +177,7 @@ def _leaderboard(con, rels: set[str]) -> str:
             cells.append(f"<td{cls}>{_esc(text)}</td>")
         cells.append(f"<td>{_fmt(r.get('ink_ratio_median'), 2)}</td>")
         cells.append(f"<td>{_fmt(r.get('seconds_per_sample'), 3)}</td>")
-        cells.append(f"<td>{r.get('n_dino_unavailable', 0)} / {r.get('n_lpips_unavailable', 0)}</td>")
+        cells.append(f"<td>{' / '.join(str(r.get(f'n_{m}_unavailable') or 0) for m in learned)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     return ("<table>" + head + "".join(body) + "</table>"
             "<p class='note'>mean ± 95% CI half-width; failed renders are scored as blank images and "

@@ -24,13 +24,14 @@ import pyarrow as pa
 from rlrf.config import EvalConfig, RenderConfig
 from rlrf.eval import baselines
 from rlrf.eval.metrics import (
+    METRICS_SCHEMA,
     MetricModels,
-    blank_image,
     code_efficiency,
     load_metric_models,
     score_images,
-    score_text,
 )
+from rlrf.models.inputs import render_inputs
+from rlrf.scores.pixels import blank_image
 from rlrf.svg.extract import extract_svg
 from rlrf.svg.pool import shared_pool
 
@@ -47,33 +48,6 @@ PREDICTIONS_SCHEMA = pa.schema([
     ("render_ok", pa.bool_()),
     ("error", pa.string()),
     ("n_tokens", pa.int64()),
-    ("seconds", pa.float64()),
-])
-
-METRICS_SCHEMA = pa.schema([
-    ("model_label", pa.string()),
-    ("dataset", pa.string()),
-    ("sample_id", pa.string()),
-    ("mse", pa.float64()),
-    ("ssim", pa.float64()),
-    ("dino", pa.float64()),
-    ("lpips", pa.float64()),
-    ("ink_iou", pa.float64()),
-    ("ink_pred", pa.float64()),
-    ("ink_gt", pa.float64()),
-    ("ink_ratio", pa.float64()),
-    ("code_eff", pa.int64()),
-    ("gt_tokens", pa.int64()),
-    ("pred_tokens", pa.int64()),
-    ("render_ok", pa.bool_()),
-    ("status", pa.string()),
-    ("dino_status", pa.string()),
-    ("lpips_status", pa.string()),
-    ("clip", pa.float64()),
-    ("clip_status", pa.string()),
-    ("vlm_judge", pa.float64()),
-    ("vlm_judge_status", pa.string()),
-    ("error", pa.string()),
     ("seconds", pa.float64()),
 ])
 
@@ -162,12 +136,8 @@ def evaluate_split(
 
     if metric_models is None:
         metric_models = load_metric_models(cfg, task=task)
-    scores = score_images(gt_imgs, pred_imgs, metric_models, ssim_gaussian_weights=cfg.ssim_gaussian_weights)
-    text_scores = score_text(
-        [p if p is not None else blank_image(size) for p in pred_imgs],
-        [c or "" for c in _column(rows, "caption", "")],
-        metric_models,
-    )
+    scores = score_images(gt_imgs, pred_imgs, metric_models, cfg,
+                          captions=[c or "" for c in _column(rows, "caption", "")])
 
     pred_texts = [s if s is not None else t for s, t in zip(svg_preds, texts, strict=True)]
     pred_tokens = _count(tokenizer, pred_texts) if tokenizer is not None else [o[1] for o in outputs]
@@ -186,9 +156,6 @@ def evaluate_split(
         metrics.append({
             "model_label": model_label, "dataset": datasets[i], "sample_id": sample_ids[i],
             **scores[i],
-            "clip": text_scores["clip"][i], "clip_status": metric_models.text_status("clip"),
-            "vlm_judge": text_scores["vlm_judge"][i],
-            "vlm_judge_status": metric_models.text_status("vlm_judge"),
             "code_eff": code_efficiency(gt_tokens[i], pred_tokens[i]),
             "gt_tokens": gt_tokens[i], "pred_tokens": pred_tokens[i],
             "error": errors[i], "seconds": float(outputs[i][2]),
@@ -246,10 +213,10 @@ def model_predictor(
     from PIL import Image
 
     from rlrf.models.generate import generate_svgs
+    from rlrf.models.prompts import Decoding
 
     generate = generate or generate_svgs
-    from rlrf.train.data import render_inputs  # the same input images the model trained on
-
+    decoding = Decoding(cfg.max_new_tokens, cfg.do_sample, cfg.temperature, cfg.batch_size, task)
     white = Image.fromarray(blank_image(image_size))
 
     def predict(rows: pa.Table) -> list[Prediction]:
@@ -258,10 +225,6 @@ def model_predictor(
             inputs = render_inputs([s or "" for s in _column(rows, "svg", "")], image_size, render_limits)
             images = [img if img is not None else white for img in inputs]
         captions = [c or "" for c in _column(rows, "caption", "")]
-        return generate(
-            model, processor, images, captions,
-            max_new_tokens=cfg.max_new_tokens, do_sample=cfg.do_sample,
-            temperature=cfg.temperature, batch_size=cfg.batch_size, task=task,
-        )
+        return generate(model, processor, images, captions, decoding)
 
     return predict

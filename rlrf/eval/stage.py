@@ -7,8 +7,10 @@ whose `notes` say loudly which metrics had no weights.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
@@ -16,11 +18,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from transformers import set_seed
 
-from rlrf.artifacts import connect_stages, write_table
+from rlrf.artifacts import atomic_write_bytes, connect_stages, write_table
 from rlrf.config import Recipe
 from rlrf.data.splits import random_sample
 from rlrf.eval.baselines import BASELINES
-from rlrf.eval.metrics import load_metric_models
+from rlrf.eval.metrics import MetricModels, load_metric_models
 from rlrf.eval.report import write_report
 from rlrf.eval.run import baseline_predictor, evaluate_split, model_predictor
 from rlrf.models.device import free_accelerator_memory, resolve_device
@@ -101,43 +103,105 @@ def _vllm_predictor(recipe: Recipe, cfg, model_dir: Path, family):
                            task=recipe.model.task, generate=generate)
 
 
-def run_eval(recipe: Recipe, upstream: dict[str, Path], out_dir: Path) -> dict:
-    from rlrf.models.tokenizer import load_tokenizer
+@dataclass(frozen=True)
+class EvalPart:
+    """One system on one split: the unit eval runs, records and (when interrupted) resumes."""
 
-    t0 = time.time()
-    samples = pq.read_table(upstream["curate"] / "samples.parquet")
-    present = set(samples["split"].to_pylist())
+    label: str
+    split: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.label}.{self.split}"
+
+
+def eval_parts(recipe: Recipe, upstream: dict[str, Path]) -> tuple[list[EvalPart], list[str]]:
+    """Every (model, split) the recipe asks for, in report order, and notes on skipped splits."""
+    present = set(pq.read_table(upstream["curate"] / "samples.parquet", columns=["split"])["split"].to_pylist())
     splits = [s for s in recipe.eval.splits if s in present]
     notes = [f"eval split '{s}' has no rows in this curation; skipped" for s in recipe.eval.splits
              if s not in present]
-    tokenizer = load_tokenizer(recipe.tokenizer, upstream["curate"] / "tokenizer")
-    metric_models = load_metric_models(recipe.eval, device=str(resolve_device(recipe.device)), task=recipe.model.task)
-    learned = ("dino", "lpips", "clip", "vlm_judge") if recipe.model.task == "text2svg" else ("dino", "lpips")
-    for name in learned:
-        reason = getattr(metric_models, f"{name}_reason")
-        if reason:
-            notes.append(f"WEIGHTS UNAVAILABLE: {name} is NULL (status weights_unavailable): {reason}")
-
-    predictions, metrics = [], []
-    predict = None
+    parts = []
     for label in recipe.eval.models:
-        predict = None  # the previous model leaves the accelerator before the next one loads
-        free_accelerator_memory()
-        predict = _predictor(label, recipe, upstream)
         only = recipe.eval.greedy_splits if label.endswith(GREEDY) else None
-        for split in [s for s in splits if only is None or s in only]:
-            rows = eval_rows(samples, split, recipe.eval.max_samples_per_split, recipe.seed)
-            t = time.time()
-            set_seed(recipe.seed)  # sampled decoding draws the same random stream for every model
-            p, m = evaluate_split(model_label(label, recipe), rows, predict, recipe.eval, recipe.render, tokenizer,
-                                  metric_models=metric_models, task=recipe.model.task)
-            log.info("eval %s on %s: %d samples in %.1f s", model_label(label, recipe), split, rows.num_rows, time.time() - t)
-            predictions.append(p)
-            metrics.append(m)
-    write_table(pa.concat_tables(predictions), out_dir / "predictions.parquet")
-    metrics_table = pa.concat_tables(metrics)
-    write_table(metrics_table, out_dir / "metrics.parquet")
+        parts += [EvalPart(label, s) for s in splits if only is None or s in only]
+    return parts, notes
 
+
+class _Loaded:
+    """What eval parts of one process share: one model at a time (the previous one leaves
+    the accelerator before the next loads), the learned metrics, the tokenizer."""
+
+    key: tuple | None = None
+    predict = None
+    metric_key: tuple | None = None
+    metric_models: MetricModels | None = None
+
+    def predictor(self, label: str, recipe: Recipe, upstream: dict[str, Path]):
+        key = (label, recipe.section_hash("eval", "model", "render", "grpo"), tuple(sorted(map(str, upstream.values()))))
+        if key != self.key:
+            self.key, self.predict = None, None
+            free_accelerator_memory()
+            self.predict = _predictor(label, recipe, upstream)
+            self.key = key
+        return self.predict
+
+    def metrics(self, recipe: Recipe) -> MetricModels:
+        key = (recipe.section_hash("eval", "model"), recipe.device)
+        if key != self.metric_key:
+            self.metric_models = load_metric_models(recipe.eval, device=str(resolve_device(recipe.device)),
+                                                    task=recipe.model.task)
+            self.metric_key = key
+        return self.metric_models
+
+
+_LOADED = _Loaded()
+
+
+def _part_files(out_dir: Path, part: EvalPart) -> tuple[Path, Path, Path]:
+    d = Path(out_dir) / "parts"
+    return d / f"{part.name}.predictions.parquet", d / f"{part.name}.metrics.parquet", d / f"{part.name}.json"
+
+
+def run_eval_part(recipe: Recipe, upstream: dict[str, Path], out_dir: Path, part: EvalPart) -> dict:
+    """Score one system on one split into `out_dir/parts/`; a part already recorded there
+    (an interrupted eval, resumed) is kept, not recomputed."""
+    from rlrf.models.tokenizer import load_tokenizer
+
+    pred_file, metrics_file, done = _part_files(out_dir, part)
+    if done.exists():
+        return json.loads(done.read_text())
+    t = time.time()
+    samples = pq.read_table(upstream["curate"] / "samples.parquet")
+    rows = eval_rows(samples, part.split, recipe.eval.max_samples_per_split, recipe.seed)
+    predict = _LOADED.predictor(part.label, recipe, upstream)
+    metric_models = _LOADED.metrics(recipe)
+    tokenizer = load_tokenizer(recipe.tokenizer, upstream["curate"] / "tokenizer")
+    set_seed(recipe.seed)  # sampled decoding draws the same random stream for every model
+    label = model_label(part.label, recipe)
+    p, m = evaluate_split(label, rows, predict, recipe.eval, recipe.render, tokenizer,
+                          metric_models=metric_models, task=recipe.model.task)
+    write_table(p, pred_file)
+    write_table(m, metrics_file)
+    out = {"model_label": label, "split": part.split, "n": rows.num_rows, "seconds": time.time() - t,
+           "notes": metric_models.notes()}
+    atomic_write_bytes(done, json.dumps(out).encode())
+    log.info("eval %s on %s: %d samples in %.1f s", label, part.split, rows.num_rows, out["seconds"])
+    return out
+
+
+def finish_eval(recipe: Recipe, upstream: dict[str, Path], out_dir: Path, parts: list[EvalPart],
+                notes: list[str] | None = None, seconds: float | None = None) -> dict:
+    """Gather the parts into `predictions` / `metrics`, write the report, summarise."""
+    notes = list(notes or [])
+    for part in parts:
+        for note in json.loads(_part_files(out_dir, part)[2].read_text()).get("notes", []):
+            if note not in notes:
+                notes.append(note)
+    write_table(pa.concat_tables([pq.read_table(_part_files(out_dir, p)[0]) for p in parts]),
+                out_dir / "predictions.parquet")
+    write_table(pa.concat_tables([pq.read_table(_part_files(out_dir, p)[1]) for p in parts]),
+                out_dir / "metrics.parquet")
     con = connect_stages({**upstream, "eval": out_dir})
     try:
         report = write_report(con, out_dir, title=f"RLRF evaluation report: {recipe.name}",
@@ -151,4 +215,17 @@ def run_eval(recipe: Recipe, upstream: dict[str, Path], out_dir: Path) -> dict:
         con.close()
     table = {f"{m}/{d}": {"n": n, "mse": mse, "ssim": ssim, "render_fail_rate": fr}
              for m, d, n, mse, ssim, fr in means}
-    return {"report": str(report), "means": table, "notes": notes, "seconds": time.time() - t0}
+    out = {"report": str(report), "means": table, "notes": notes}
+    if seconds is not None:
+        out["seconds"] = seconds
+    return out
+
+
+def run_eval(recipe: Recipe, upstream: dict[str, Path], out_dir: Path) -> dict:
+    """The eval stage in one call: every part in turn, then `finish_eval` (the flow runs the
+    same parts as one Prefect task each)."""
+    t0 = time.time()
+    parts, notes = eval_parts(recipe, upstream)
+    for part in parts:
+        run_eval_part(recipe, upstream, out_dir, part)
+    return finish_eval(recipe, upstream, out_dir, parts, notes, seconds=time.time() - t0)

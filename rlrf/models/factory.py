@@ -9,13 +9,9 @@ is fetched from the hub unless the recipe names a hub id.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
-import torch
 from transformers import (
-    AutoProcessor,
     Qwen2_5_VLConfig,
-    Qwen2_5_VLForConditionalGeneration,
     Qwen2_5_VLProcessor,
 )
 from transformers.models.qwen2_vl.image_processing_qwen2_vl import Qwen2VLImageProcessor
@@ -23,7 +19,6 @@ from transformers.models.qwen2_vl.video_processing_qwen2_vl import Qwen2VLVideoP
 
 from rlrf.config import ModelConfig
 from rlrf.models.tokenizer import IMAGE_PAD, VIDEO_PAD, VISION_END, VISION_START
-from rlrf.weights import WeightsUnavailable, downloads_allowed
 
 log = logging.getLogger(__name__)
 
@@ -128,44 +123,3 @@ def tiny_config(cfg: ModelConfig, tokenizer) -> Qwen2_5_VLConfig:
         tie_word_embeddings=cfg.tie_word_embeddings,
         **ids,
     )
-
-
-def build_model(cfg: ModelConfig, tokenizer) -> Qwen2_5_VLForConditionalGeneration:
-    """Random init from `tiny_config` when `cfg.name_or_path` is None, else `from_pretrained`."""
-    dtype = getattr(torch, cfg.dtype)
-    if cfg.name_or_path is None:
-        model = Qwen2_5_VLForConditionalGeneration(tiny_config(cfg, tokenizer)).to(dtype)
-        n = sum(p.numel() for p in model.parameters())
-        log.info("tiny random-init Qwen2.5-VL: %.2fM parameters", n / 1e6)
-    else:
-        try:
-            model = Qwen2_5_VLForConditionalGeneration.from_pretrained(
-                cfg.name_or_path, dtype=dtype, attn_implementation=cfg.attn_implementation,
-                local_files_only=not downloads_allowed(),
-            )
-        except OSError as exc:
-            raise WeightsUnavailable(
-                f"model weights {cfg.name_or_path!r} cannot be loaded: {exc}"
-            ) from exc
-    _sync_generation_ids(model, tokenizer)
-    return model
-
-
-def _sync_generation_ids(model, tokenizer) -> None:
-    """Stop at `<|im_end|>` and pad with the tokenizer's pad id in every `generate` call."""
-    gen = model.generation_config
-    gen.eos_token_id = tokenizer.eos_token_id
-    gen.pad_token_id = tokenizer.pad_token_id
-    gen.bos_token_id = tokenizer.bos_token_id
-
-
-def load_trained(model_dir: Path) -> tuple[Qwen2_5_VLForConditionalGeneration, Qwen2_5_VLProcessor]:
-    """Model + processor saved by a training stage (`save_pretrained` of both in one folder)."""
-    model_dir = Path(model_dir)
-    if not (model_dir / "config.json").exists():
-        raise WeightsUnavailable(f"{model_dir}: no config.json (not a finished model folder)")
-    processor = AutoProcessor.from_pretrained(model_dir)
-    model = Qwen2_5_VLForConditionalGeneration.from_pretrained(model_dir)
-    model.eval()
-    _sync_generation_ids(model, processor.tokenizer)
-    return model, processor

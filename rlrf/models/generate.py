@@ -12,27 +12,18 @@ import time
 import torch
 from PIL import Image
 
-from rlrf.models.prompts import Task, prompt_messages
+from rlrf.models.prompts import Decoding, prompt_messages
 
 log = logging.getLogger(__name__)
 
 
-def generate_svgs(
-    model,
-    processor,
-    images: list[Image.Image] | None,
-    captions: list[str] | None,
-    *,
-    max_new_tokens: int,
-    do_sample: bool = False,
-    temperature: float = 1.0,
-    batch_size: int = 8,
-    task: Task = "img2svg",
-) -> list[tuple[str, int, float]]:
+def generate_svgs(model, processor, images: list[Image.Image] | None, captions: list[str] | None,
+                  decoding: Decoding) -> list[tuple[str, int, float]]:
     """(completion text, new tokens, seconds) per input, in input order.
 
     Seconds are the batch's wall time divided evenly over its rows.
     """
+    task, batch_size = decoding.task, decoding.batch_size
     n = len(images) if task == "img2svg" else len(captions or [])
     if task == "img2svg" and images is None:
         raise ValueError("task img2svg needs images")
@@ -57,13 +48,13 @@ def generate_svgs(
             kwargs["images"] = [im.convert("RGB").resize((side, side)) for im in images[start:stop]]
         batch = processor(**kwargs).to(model.device)
         gen = {
-            "max_new_tokens": max_new_tokens,
-            "do_sample": do_sample,
+            "max_new_tokens": decoding.max_new_tokens,
+            "do_sample": decoding.do_sample,
             "eos_token_id": eos,
             "pad_token_id": tokenizer.pad_token_id,
         }
-        if do_sample:
-            gen["temperature"] = temperature
+        if decoding.do_sample:
+            gen["temperature"] = decoding.temperature
         t0 = time.perf_counter()
         with torch.no_grad():
             ids = model.generate(**batch, **gen)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from rlrf.models.prompts import Task, prompt_messages
+from rlrf.models.prompts import Decoding, Task, prompt_messages
 
 log = logging.getLogger(__name__)
 
@@ -29,23 +29,13 @@ def load_vllm(model_dir: Path, gpu_memory_utilization: float, seed: int, task: T
                limit_mm_per_prompt={"image": 1} if task == "img2svg" else {"image": 0})
 
 
-def generate_svgs_vllm(
-    llm,
-    processor,
-    images: list[Image.Image] | None,
-    captions: list[str] | None,
-    *,
-    max_new_tokens: int,
-    do_sample: bool = False,
-    temperature: float = 1.0,
-    batch_size: int = 8,
-    task: Task = "img2svg",
-    input_side: int | None = None,
-) -> list[tuple[str, int, float]]:
+def generate_svgs_vllm(llm, processor, images: list[Image.Image] | None, captions: list[str] | None,
+                       decoding: Decoding, *, input_side: int | None = None) -> list[tuple[str, int, float]]:
     """(completion text, new tokens, seconds) per input, in input order; vLLM batches itself,
     so `batch_size` is unused and seconds are the whole call's wall time split evenly."""
     from vllm import SamplingParams
 
+    task = decoding.task
     n = len(images) if task == "img2svg" else len(captions or [])
     caps = captions if captions is not None else [None] * n
     prompts = []
@@ -57,7 +47,8 @@ def generate_svgs_vllm(
             image = images[i].convert("RGB")
             prompt["multi_modal_data"] = {"image": image.resize((input_side, input_side)) if input_side else image}
         prompts.append(prompt)
-    params = SamplingParams(max_tokens=max_new_tokens, temperature=temperature if do_sample else 0.0,
+    params = SamplingParams(max_tokens=decoding.max_new_tokens,
+                            temperature=decoding.temperature if decoding.do_sample else 0.0,
                             skip_special_tokens=True)
     t0 = time.perf_counter()
     outputs = llm.generate(prompts, params, use_tqdm=False)

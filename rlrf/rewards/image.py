@@ -19,12 +19,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
-import cv2
 import numpy as np
 
 from rlrf.config import RenderConfig
 from rlrf.rewards.base import INVALID
 from rlrf.rewards.rendering import render_predictions, render_targets
+from rlrf.scores.pixels import canny_edges, mse, unit_centred
 
 
 class ImageReward(ABC):
@@ -73,14 +73,6 @@ class ImageReward(ABC):
         return rewards
 
 
-def unit_centred(img: np.ndarray) -> np.ndarray | None:
-    """Flattened image minus its mean, scaled to unit norm; None for a constant image."""
-    x = img.astype(np.float32).ravel()
-    x -= x.mean()
-    norm = float(np.sqrt(np.dot(x, x)))
-    return x / norm if norm > 0 else None
-
-
 def l2_from_unit(target: np.ndarray | None, pred: np.ndarray | None) -> float:
     """The standardised-L2 reward from `unit_centred` vectors.
 
@@ -97,17 +89,6 @@ def l2_from_unit(target: np.ndarray | None, pred: np.ndarray | None) -> float:
 def standardised_l2_reward(target: np.ndarray, pred: np.ndarray) -> float:
     """clip(1 − mean((z(target) − z(pred))²), −1, 1) with z = per-image standardisation."""
     return l2_from_unit(unit_centred(target), unit_centred(pred))
-
-
-def canny_edges(img: np.ndarray, blur: int = 13, dilate: int = 3) -> np.ndarray:
-    """Edge map as rlrf-rewarder's `canny_img` + blur: Canny(50, 150), dilate, Gaussian blur."""
-    gray = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY) if img.ndim == 3 else img
-    edges = cv2.Canny(gray, 50, 150)
-    if dilate:
-        edges = cv2.dilate(edges, np.ones((dilate, dilate), np.uint8), iterations=1)
-    if blur:
-        edges = cv2.GaussianBlur(edges, (blur, blur), 0)
-    return edges
 
 
 class L2Reward(ImageReward):
@@ -129,7 +110,7 @@ class L2Reward(ImageReward):
 
 class PixelMSEReward(ImageReward):
     """`pixel_mse`: clip(1 − scale·MSE, −1, 1) on raw [0, 1] RGB renders — the evaluation's
-    own MSE (`rlrf.eval.metrics.mse`, StarVector's definition), so the policy is optimised
+    own MSE (`rlrf.scores.pixels.mse`, StarVector's definition), so the policy is optimised
     for exactly what the leaderboard reports. Unlike the standardised `l2`, it counts how
     much ink is drawn, so stray strokes cost reward; blank output still scores −1 through
     the blank rule shared by every reward term."""
@@ -139,8 +120,6 @@ class PixelMSEReward(ImageReward):
         self.scale = scale
 
     def score_pairs(self, targets, preds, rows):
-        from rlrf.eval.metrics import mse
-
         return [float(np.clip(1.0 - self.scale * mse(t, p), -1.0, 1.0)) for t, p in zip(targets, preds, strict=True)]
 
 

@@ -92,7 +92,8 @@ def _build_l2_canny(spec, render, size, tokenizer=None, task=None):
 def _dreamsim(spec, render, size, task, canny):
     """`model:` is either a DreamSim variant ("ensemble", "dino_vitb16", …; weights in
     `cache_dir`, default ~/.cache/dreamsim) or the folder holding the ensemble's weights."""
-    from rlrf.rewards.perceptual import DREAMSIM_TYPES, DreamSimReward
+    from rlrf.rewards.perceptual import DreamSimReward
+    from rlrf.scores.learned import DREAMSIM_TYPES
 
     if spec.model in DREAMSIM_TYPES:
         dreamsim_type = spec.model
@@ -127,24 +128,24 @@ def _build_lpips(spec, render, size, tokenizer=None, task=None):
     )  # fmt: skip
 
 
-@register("clip")
-def _build_clip(spec, render, size, tokenizer=None, task=None):
-    from rlrf.rewards.text import ClipReward
+def _text_reward(cls_name: str, spec, render, size, task):
+    """`clip` / `vlm_judge`: `model:` the weights; `<text>` stripped unless the spec says not."""
+    from rlrf.rewards import text
 
-    return ClipReward(
+    return getattr(text, cls_name)(
         spec.name, _size(spec, size), render, spec.model, spec.cache_dir,
         strip_text=_strip_text(spec, task, default=True), device=_device(spec),
     )  # fmt: skip
+
+
+@register("clip")
+def _build_clip(spec, render, size, tokenizer=None, task=None):
+    return _text_reward("ClipReward", spec, render, size, task)
 
 
 @register("vlm_judge")
 def _build_vlm_judge(spec, render, size, tokenizer=None, task=None):
-    from rlrf.rewards.text import VlmJudgeReward
-
-    return VlmJudgeReward(
-        spec.name, _size(spec, size), render, spec.model, spec.cache_dir,
-        strip_text=_strip_text(spec, task, default=True), device=_device(spec),
-    )  # fmt: skip
+    return _text_reward("VlmJudgeReward", spec, render, size, task)
 
 
 @register("length")
@@ -155,7 +156,7 @@ def _build_length(spec, render, size, tokenizer=None, task=None):
     return LengthReward(spec.name, tokenizer, render, _size(spec, size), _strip_text(spec, task))
 
 
-def _import_dotted(path: str) -> Any:
+def import_dotted(path: str) -> Any:
     module_name, _, attr = path.rpartition(".")
     try:
         return getattr(importlib.import_module(module_name), attr)
@@ -174,7 +175,7 @@ def build_reward(
     if spec.name in REWARDS:
         reward = REWARDS[spec.name](spec, render, size, tokenizer, task)
     elif "." in spec.name:
-        obj = _import_dotted(spec.name)
+        obj = import_dotted(spec.name)
         reward = obj(**spec.params) if inspect.isclass(obj) else obj
         if not callable(reward):
             raise ValueError(f"reward {spec.name!r} is not callable")

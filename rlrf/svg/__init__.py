@@ -1,8 +1,14 @@
-"""Safe SVG rendering: extract from completions, sanitise, render to numpy, bounded pool."""
+"""Safe SVG rendering: extract from completions, sanitise, render to numpy, bounded pool.
 
+`render` is the bounded path (a worker process of the shared pool, with the recipe's time
+and memory limits): the one to call on any SVG a model wrote. `render_unbounded` renders
+in this process without limits, for the pool's workers.
+"""
+
+from rlrf.config import RenderConfig
 from rlrf.svg.extract import extract_svg
 from rlrf.svg.pool import RenderPool, shared_pool
-from rlrf.svg.render import RenderFailure, RenderResult, is_blank, render
+from rlrf.svg.render import RenderFailure, RenderResult, is_blank, render_unbounded
 from rlrf.svg.sanitize import SvgRejected, sanitize, strip_text
 
 __all__ = [
@@ -13,7 +19,14 @@ __all__ = [
     "extract_svg",
     "is_blank",
     "render",
+    "render_unbounded",
     "sanitize",
     "shared_pool",
     "strip_text",
 ]
+
+
+def render(svg: str, size: int | tuple[int, int], limits: RenderConfig | None = None) -> RenderResult:
+    """`svg` rendered on white, (h, w, 3) uint8, or a `RenderFailure` (a timeout included),
+    through the shared pool's worker processes and their hard limits."""
+    return shared_pool(limits or RenderConfig()).render_many([svg], size)[0]

@@ -20,7 +20,6 @@ import re
 import xml.etree.ElementTree as ET
 
 _SVG_OPEN = re.compile(r"<svg[\s>/]", re.IGNORECASE)
-_SVG_CLOSE = re.compile(r"</svg\s*>", re.IGNORECASE)
 _TAG = re.compile(r"<(/?)([A-Za-z_][\w:.-]*)((?:[^<>\"']|\"[^\"]*\"|'[^']*')*?)(/?)>")
 
 

@@ -25,7 +25,8 @@ from collections.abc import Sequence
 from concurrent.futures import TimeoutError as FutureTimeout
 
 from rlrf.config import RenderConfig
-from rlrf.svg.render import RenderFailure, RenderResult, render
+from rlrf.svg.render import RenderFailure, RenderResult
+from rlrf.svg.render import render_unbounded as render
 
 log = logging.getLogger(__name__)
 

@@ -122,13 +122,16 @@ def _draw(clean_svg: str, width: int, height: int, limits: RenderConfig) -> np.n
     return np.clip(rgb, 0, 255).astype(np.uint8)
 
 
-def render(
+def render_unbounded(
     svg: str,
     size: int | tuple[int, int],
     limits: RenderConfig | None = None,
     pad_square: bool = True,
 ) -> RenderResult:
-    """Sanitise and render `svg` to a uint8 (h, w, 3) array on white, or a `RenderFailure`.
+    """Sanitise and render `svg` to a uint8 (h, w, 3) array on white, or a `RenderFailure`,
+    in *this* process: no time or memory limit (a hostile SVG can make CairoSVG loop
+    forever). The render pool's workers call it; everyone else calls the bounded
+    `rlrf.svg.render`.
 
     `size` is the long edge (int) or the exact (width, height). The SVG keeps its aspect
     ratio and is padded with white to the square when `pad_square` (or to (w, h)).

@@ -1,10 +1,11 @@
-"""Trainer callbacks shared by SFT and GRPO: train_log rows and a wall-clock budget."""
+"""Trainer callbacks shared by SFT and GRPO: the stage's tables and a wall-clock budget."""
 
 from __future__ import annotations
 
 import logging
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
@@ -12,47 +13,14 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from transformers import TrainerCallback
 
+from rlrf.artifacts import write_table
+
 log = logging.getLogger(__name__)
 
 
 def _column(key: str) -> str:
     """TRL's log keys as column names: `rewards/l2/mean` → `rewards_l2_mean`."""
     return key.replace("/", "_").replace("-", "_")
-
-
-class TrainLogCallback(TrainerCallback):
-    """Collect every trainer log as a `train_log` row (stage, step, seconds, then TRL's numbers)."""
-
-    def __init__(self, stage: str):
-        self.stage = stage
-        self.rows: list[dict] = []
-        self._t0 = time.perf_counter()
-
-    def on_train_begin(self, args, state, control, **kwargs):
-        self._t0 = time.perf_counter()
-
-    def on_log(self, args, state, control, logs=None, **kwargs):
-        if not logs or "train_runtime" in logs:  # the final summary is not a step
-            return
-        row = {
-            "stage": self.stage,
-            "step": int(state.global_step),
-            "seconds": time.perf_counter() - self._t0,
-        }
-        for k, v in logs.items():
-            if isinstance(v, bool) or not isinstance(v, int | float):
-                continue
-            name = "lr" if k == "learning_rate" else _column(k)
-            row[name] = float(v) if math.isfinite(float(v)) else None
-        self.rows.append(row)
-
-    def table(self) -> pa.Table:
-        keys: list[str] = []
-        for row in self.rows:
-            keys += [k for k in row if k not in keys]
-        if not keys:
-            keys = ["stage", "step", "seconds", "loss", "lr"]
-        return pa.table({k: [row.get(k) for row in self.rows] for k in keys})
 
 
 def merge_rows(path: Path, new_rows: list[dict], keep_upto: int | None) -> pa.Table:
@@ -71,14 +39,48 @@ def merge_rows(path: Path, new_rows: list[dict], keep_upto: int | None) -> pa.Ta
     return pa.concat_tables(tables, promote_options="permissive")
 
 
-class FlushTables(TrainerCallback):
-    """Write the stage's tables at every checkpoint, so rows up to it survive a kill."""
+class TrainTables(TrainerCallback):
+    """The stage's tables, written as training goes: `train_log` (one row per trainer log:
+    stage, step, seconds, then TRL's numbers) and any table a `sources` callable returns the
+    rows of (GRPO's `rollouts`). `train_log` is written as training goes (at every log);
+    every table at every checkpoint, so rows up to it survive a kill, and by `flush()` at
+    the end. One resume rule for every table: the rows of an
+    interrupted run up to the checkpoint this run resumed from, then this run's rows."""
 
-    def __init__(self, flush):
-        self.flush = flush
+    def __init__(self, stage: str, out_dir: Path, resumed_step: int | None,
+                 sources: dict[str, Callable[[], list[dict]]] | None = None):
+        self.stage, self.out_dir, self.resumed_step = stage, Path(out_dir), resumed_step
+        self.rows: list[dict] = []
+        self.sources = {"train_log": lambda: self.rows, **(sources or {})}
+        self._t0 = time.perf_counter()
+        self._main = True
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self._t0 = time.perf_counter()
+        self._main = state.is_world_process_zero
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if not logs or "train_runtime" in logs:  # the final summary is not a step
+            return
+        row = {"stage": self.stage, "step": int(state.global_step), "seconds": time.perf_counter() - self._t0}
+        for k, v in logs.items():
+            if isinstance(v, bool) or not isinstance(v, int | float):
+                continue
+            name = "lr" if k == "learning_rate" else _column(k)
+            row[name] = float(v) if math.isfinite(float(v)) else None
+        self.rows.append(row)
+        self.flush(["train_log"])
 
     def on_save(self, args, state, control, **kwargs):
         self.flush()
+
+    def flush(self, names: list[str] | None = None) -> None:
+        """Write the named tables (default: all), on the main process only."""
+        if not self._main:
+            return
+        for name in names or list(self.sources):
+            path = self.out_dir / f"{name}.parquet"
+            write_table(merge_rows(path, self.sources[name](), self.resumed_step), path)
 
 
 class TimeBudgetCallback(TrainerCallback):

@@ -9,28 +9,15 @@ from __future__ import annotations
 
 import logging
 
-import numpy as np
 import pyarrow as pa
 from datasets import Dataset
 from PIL import Image
 
-from rlrf.config import ModelConfig, RenderConfig
+from rlrf.config import ModelConfig
+from rlrf.models.inputs import render_inputs
 from rlrf.models.prompts import prompt_messages
-from rlrf.svg.pool import shared_pool
 
 log = logging.getLogger(__name__)
-
-
-def render_inputs(svgs: list[str], size: int, limits: RenderConfig | None = None) -> list[Image.Image | None]:
-    """The model's input images: each SVG rendered on white at size x size through the
-    shared, limited render pool (in parallel); None where it does not render."""
-    renders = shared_pool(limits or RenderConfig()).render_many(svgs, size)
-    return [Image.fromarray(r) if isinstance(r, np.ndarray) else None for r in renders]
-
-
-def render_input(svg: str, size: int) -> Image.Image | None:
-    """One input image (see `render_inputs`)."""
-    return render_inputs([svg], size)[0]
 
 
 def _rows(table: pa.Table, max_rows: int | None) -> list[dict]:

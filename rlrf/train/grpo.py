@@ -34,17 +34,16 @@ from transformers import set_seed
 from trl import GRPOConfig as TrlGRPOConfig
 from trl import GRPOTrainer
 
-from rlrf.artifacts import write_table
 from rlrf.config import Recipe
 from rlrf.models.families import load_trained, tokenizer_of
 from rlrf.rewards.composite import warmup_weight
 from rlrf.rewards.rendering import prediction_renders
 from rlrf.svg.extract import extract_svg
 from rlrf.svg.render import RenderFailure
-from rlrf.train.callbacks import FlushTables, TimeBudgetCallback, TrainLogCallback, merge_rows
+from rlrf.train.callbacks import TimeBudgetCallback, TrainTables
 from rlrf.train.checkpoints import StrictResume, checkpoint_step, last_complete_checkpoint
 from rlrf.train.data import grpo_dataset
-from rlrf.train.sft import device_args
+from rlrf.train.sft import device_args, trl_config
 
 log = logging.getLogger(__name__)
 
@@ -183,6 +182,13 @@ def updates_per_batch(g) -> int:
     return g.updates_per_generation * g.num_iterations
 
 
+# recipe `grpo` fields that are TRL `GRPOConfig` fields of the same name and meaning
+GRPO_AS_IN_TRL = ("learning_rate", "num_iterations", "num_generations", "temperature", "beta",
+                  "max_completion_length", "logging_steps")
+# TRL fields whose RLRF default differs from TRL's; `grpo.trl` overrides them
+GRPO_TRL_DEFAULTS = {"epsilon": 0.4}  # the paper's clip range
+
+
 def grpo_args(recipe: Recipe, output_dir: Path, reward_weights: list[float]) -> TrlGRPOConfig:
     g = recipe.grpo
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -203,29 +209,21 @@ def grpo_args(recipe: Recipe, output_dir: Path, reward_weights: list[float]) -> 
         }
         if g.vllm_mode == "server":
             vllm["vllm_server_base_url"] = g.vllm_server_base_url
-    return TrlGRPOConfig(
+    fields = {name: getattr(g, name) for name in GRPO_AS_IN_TRL}
+    fields.update(
         output_dir=str(output_dir),
         max_steps=g.max_steps * per_batch,  # TRL counts optimiser updates, the recipe roll-out batches
-        learning_rate=g.learning_rate,
+        save_steps=g.save_steps * per_batch,
         per_device_train_batch_size=completions // (k * g.grad_accum * world),  # completions, not prompts
         gradient_accumulation_steps=g.grad_accum,
         # one generation of `completions` feeds k optimiser updates of grad_accum micro-batches
         steps_per_generation=k * g.grad_accum,
-        num_iterations=g.num_iterations,
-        num_generations=g.num_generations,
-        temperature=g.temperature,
-        top_p=g.top_p,
-        epsilon=g.epsilon,
-        beta=g.beta,
-        loss_type=g.loss_type,
-        max_completion_length=g.max_completion_length,
         reward_weights=reward_weights,
-        logging_steps=g.logging_steps,
-        save_steps=g.save_steps * per_batch,
         log_completions=False,
         **device_args(recipe, g),
         **vllm,
     )
+    return trl_config(TrlGRPOConfig, "grpo", fields, {**GRPO_TRL_DEFAULTS, **g.trl})
 
 
 def reward_size(recipe: Recipe) -> int:
@@ -252,7 +250,7 @@ def _build_rewards(recipe: Recipe, tokenizer):
     return built
 
 
-def run_grpo(
+def train_grpo(
     recipe: Recipe, rl_rows: pa.Table, init_model_dir: Path | None, out_dir: Path, *, callbacks=None,
     init=None,
 ) -> dict:
@@ -272,7 +270,8 @@ def run_grpo(
     ckpt_dir = out_dir / "checkpoints"
     resume = last_complete_checkpoint(ckpt_dir)
     resumed_step = checkpoint_step(resume)
-    logger, budget = TrainLogCallback("grpo"), TimeBudgetCallback(g.time_budget_s)
+    budget = TimeBudgetCallback(g.time_budget_s)
+    tables = TrainTables("grpo", out_dir, resumed_step, {"rollouts": lambda: trainer.rollout_rows})
     trainer = RLRFTrainer(
         model=model,
         reward_funcs=funcs,
@@ -280,7 +279,7 @@ def run_grpo(
         train_dataset=dataset,
         processing_class=processor if recipe.model.task == "img2svg" else tokenizer,
         # tables are flushed before any caller's on_save sees the checkpoint
-        callbacks=[logger, budget, FlushTables(lambda: flush()), *(callbacks or [])],
+        callbacks=[tables, budget, *(callbacks or [])],
         length_margin=g.max_length_margin,
         length_cap=g.max_completion_length,
         warmups=list(warmups),
@@ -291,23 +290,12 @@ def run_grpo(
         render_limits=recipe.render,
     )
 
-    def flush() -> None:
-        if trainer.accelerator.is_main_process:
-            write_table(
-                merge_rows(out_dir / "train_log.parquet", logger.rows, resumed_step),
-                out_dir / "train_log.parquet",
-            )
-            write_table(
-                merge_rows(out_dir / "rollouts.parquet", trainer.rollout_rows, resumed_step),
-                out_dir / "rollouts.parquet",
-            )
-
     if resume:
         log.info("resuming GRPO from %s", resume)
     t0 = time.perf_counter()
     trainer.train(resume_from_checkpoint=resume)
     seconds = time.perf_counter() - t0
-    flush()
+    tables.flush()
     model_dir = out_dir / "model"
     trainer.save_model(str(model_dir))
     processor.save_pretrained(str(model_dir))

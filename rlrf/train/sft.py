@@ -16,12 +16,11 @@ from transformers import set_seed
 from trl import SFTConfig as TrlSFTConfig
 from trl import SFTTrainer
 
-from rlrf.artifacts import write_table
 from rlrf.config import Recipe
 from rlrf.models.device import is_cpu
 from rlrf.models.families import family_for, tokenizer_of
 from rlrf.models.tokenizer import load_tokenizer
-from rlrf.train.callbacks import FlushTables, TimeBudgetCallback, TrainLogCallback, merge_rows
+from rlrf.train.callbacks import TimeBudgetCallback, TrainTables
 from rlrf.train.checkpoints import StrictResume, checkpoint_step, last_complete_checkpoint
 from rlrf.train.data import sft_dataset
 
@@ -38,7 +37,8 @@ def use_cpu(recipe: Recipe) -> bool:
 
 def device_args(recipe: Recipe, section) -> dict:
     """Trainer arguments shared by SFT and GRPO: device and precision (CPU: fp32, no gradient
-    checkpointing, which TRL would turn on), checkpoint retention, logging, DeepSpeed."""
+    checkpointing, which TRL would turn on), checkpoint retention, logging. DeepSpeed is the
+    accelerate config's (`launch.accelerate_config`), which accelerate hands the trainer."""
     cpu = use_cpu(recipe)
     return {
         "seed": recipe.seed,
@@ -48,36 +48,44 @@ def device_args(recipe: Recipe, section) -> dict:
         "save_total_limit": 2,
         "report_to": "none",
         "disable_tqdm": True,
-        "deepspeed": section.deepspeed,
     }
 
 
+# recipe `sft` field -> TRL `SFTConfig` field it sets (the recipe keeps the paper's names)
+SFT_TO_TRL = {
+    "epochs": "num_train_epochs", "max_steps": "max_steps", "learning_rate": "learning_rate",
+    "batch_size": "per_device_train_batch_size", "grad_accum": "gradient_accumulation_steps",
+    "max_length": "max_length", "logging_steps": "logging_steps", "save_steps": "save_steps",
+}  # fmt: skip
+# TRL fields whose RLRF default differs from TRL's; `sft.trl` overrides them
+SFT_TRL_DEFAULTS = {"lr_scheduler_type": "cosine"}
+
+
+def trl_config(cls, stage: str, fields: dict, extra: dict):
+    """`cls(**fields, **extra)`: TRL's own config class checks every name and value; the
+    recipe's `<stage>.trl` mapping (`extra`) may not set a field the recipe sets otherwise."""
+    clash = sorted(set(extra) & set(fields))
+    if clash:
+        raise ValueError(f"{stage}.trl sets {clash}, which the recipe's {stage} section sets already")
+    try:
+        return cls(**fields, **extra)
+    except TypeError as exc:  # an unknown name: TRL's own message, with where it came from
+        raise ValueError(f"{stage}.trl: {exc}") from None
+
+
 def sft_args(recipe: Recipe, output_dir: Path) -> TrlSFTConfig:
-    """TRL arguments from the recipe's sft section (CPU: fp32, no gradient checkpointing)."""
-    s = recipe.sft
-    return TrlSFTConfig(
-        output_dir=str(output_dir),
-        num_train_epochs=s.epochs,
-        max_steps=s.max_steps,
-        learning_rate=s.learning_rate,
-        lr_scheduler_type=s.lr_scheduler,
-        per_device_train_batch_size=s.batch_size,
-        gradient_accumulation_steps=s.grad_accum,
-        warmup_steps=s.warmup_ratio,  # a float in [0, 1) is a ratio in transformers 5
-        weight_decay=s.weight_decay,
-        max_length=s.max_length,
-        completion_only_loss=True,
-        logging_steps=s.logging_steps,
-        save_steps=s.save_steps,
-        dataloader_num_workers=0,
-        **device_args(recipe, s),
-    )
+    """TRL arguments from the recipe's sft section (CPU: fp32, no gradient checkpointing);
+    completion-only loss: the prompt is masked out. `sft.trl` adds any other TRL field."""
+    fields = {trl: getattr(recipe.sft, ours) for ours, trl in SFT_TO_TRL.items()}
+    fields.update(output_dir=str(output_dir), completion_only_loss=True, dataloader_num_workers=0,
+                  **device_args(recipe, recipe.sft))
+    return trl_config(TrlSFTConfig, "sft", fields, {**SFT_TRL_DEFAULTS, **recipe.sft.trl})
 
 
 def initial_model(recipe: Recipe, tokenizer_dir: Path):
     """(model, processor) SFT starts from: seed, the curation's tokenizer, the recipe's family
     (random init for a tiny model, pretrained weights for a hub model). `grpo.init: base`
-    starts RLRF from exactly these (rlrf.train.launch.base_model)."""
+    starts RLRF from exactly these (rlrf.train.stage.base_model)."""
     set_seed(recipe.seed)
     tokenizer = load_tokenizer(recipe.tokenizer, tokenizer_dir)
     family = family_for(recipe.model)
@@ -85,7 +93,7 @@ def initial_model(recipe: Recipe, tokenizer_dir: Path):
     return family.build_model(recipe.model, tokenizer), processor
 
 
-def run_sft(recipe: Recipe, train_rows: pa.Table, tokenizer_dir: Path, out_dir: Path, *, callbacks=None) -> dict:
+def train_sft(recipe: Recipe, train_rows: pa.Table, tokenizer_dir: Path, out_dir: Path, *, callbacks=None) -> dict:
     """Fine-tune the recipe's model on `train_rows`; write model/, checkpoints/, train_log.parquet."""
     out_dir = Path(out_dir)
     model, processor = initial_model(recipe, tokenizer_dir)
@@ -94,20 +102,15 @@ def run_sft(recipe: Recipe, train_rows: pa.Table, tokenizer_dir: Path, out_dir: 
 
     ckpt_dir = out_dir / "checkpoints"
     resume = last_complete_checkpoint(ckpt_dir)
-    logger, budget = TrainLogCallback("sft"), TimeBudgetCallback(recipe.sft.time_budget_s)
+    tables, budget = TrainTables("sft", out_dir, checkpoint_step(resume)), TimeBudgetCallback(recipe.sft.time_budget_s)
     trainer = RLRFSFTTrainer(
         model=model,
         args=sft_args(recipe, ckpt_dir),
         train_dataset=dataset,
         processing_class=processor if recipe.model.task == "img2svg" else tokenizer_of(processor),
         # tables are flushed before any caller's on_save sees the checkpoint
-        callbacks=[logger, budget, FlushTables(lambda: flush()), *(callbacks or [])],
+        callbacks=[tables, budget, *(callbacks or [])],
     )
-    log_path = out_dir / "train_log.parquet"
-
-    def flush() -> None:
-        if trainer.accelerator.is_main_process:
-            write_table(merge_rows(log_path, logger.rows, checkpoint_step(resume)), log_path)
 
     if resume:
         log.info("resuming SFT from %s", resume)
@@ -118,8 +121,8 @@ def run_sft(recipe: Recipe, train_rows: pa.Table, tokenizer_dir: Path, out_dir: 
     model_dir = out_dir / "model"
     trainer.save_model(str(model_dir))
     processor.save_pretrained(str(model_dir))
-    flush()
-    rows = pq.read_table(log_path).to_pylist()
+    tables.flush()
+    rows = pq.read_table(out_dir / "train_log.parquet").to_pylist()
     losses = [r["loss"] for r in rows if r.get("loss") is not None]
     return {
         "steps": int(trainer.state.global_step),

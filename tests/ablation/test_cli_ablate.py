@@ -1,6 +1,6 @@
 """`rlrf ablate`: --dry-run checks the file and lists the cells; a bad file exits 2 naming it."""
 
-from rlrf.cli import main
+from flows.cli import main
 
 
 def test_dry_run_lists_cells_and_the_stages_they_change(capsys):

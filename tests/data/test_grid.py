@@ -8,7 +8,7 @@ from rlrf.config import CurateConfig
 from rlrf.data.curate import prepare
 from rlrf.data.funnel import Funnel
 from rlrf.data.grid import render_distance, to_grid
-from rlrf.svg.render import render
+from rlrf.svg.render import render_unbounded as render
 
 FLAG = ('<svg xmlns="http://www.w3.org/2000/svg" width="640" height="480" viewBox="0 0 640 480">'
         '<path fill="#fff" d="M0 0h640v480H0z"/><path fill="#000091" d="M0 0h213.3v480H0z"/>'

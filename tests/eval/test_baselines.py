@@ -5,8 +5,8 @@ import pytest
 
 from rlrf.config import EvalConfig
 from rlrf.eval import baselines
-from rlrf.eval.metrics import blank_image, mse
-from rlrf.svg.render import render
+from rlrf.scores.pixels import blank_image, mse
+from rlrf.svg.render import render_unbounded as render
 
 SETTINGS = EvalConfig().baselines
 

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from rlrf.eval import metrics as M
+from rlrf.scores import pixels as P
 
 
 def _canvas(size: int = 128) -> np.ndarray:
@@ -18,46 +19,46 @@ def _box(y0: int, y1: int, x0: int, x1: int, colour=(200, 30, 30), size: int = 1
 
 def test_identical_drawings_score_one():
     a = _box(20, 70, 30, 90)
-    assert M.ink_iou(a, a) == 1.0
+    assert P.ink_iou(a, a) == 1.0
 
 
 def test_disjoint_drawings_score_zero():
-    assert M.ink_iou(_box(0, 40, 0, 40), _box(80, 120, 80, 120)) == 0.0
+    assert P.ink_iou(_box(0, 40, 0, 40), _box(80, 120, 80, 120)) == 0.0
 
 
 def test_blank_vs_blank_is_defined_as_agreement():
     """Empty union: both say 'no ink anywhere', so they agree (documented as 1)."""
-    assert M.ink_iou(_canvas(), _canvas()) == 1.0
+    assert P.ink_iou(_canvas(), _canvas()) == 1.0
 
 
 def test_blank_and_dash_score_zero_or_near_on_a_drawing():
     gt = _box(20, 100, 20, 100)
-    assert M.ink_iou(gt, _canvas()) == 0.0
+    assert P.ink_iou(gt, _canvas()) == 0.0
     dash = _box(60, 62, 60, 70)
-    assert M.ink_iou(gt, dash) < 0.01
+    assert P.ink_iou(gt, dash) < 0.01
 
 
 def test_partial_overlap_is_intersection_over_union():
     a = _box(0, 64, 0, 64)  # 64*64
     b = _box(0, 64, 32, 96)  # overlaps half of a
-    assert M.ink_iou(a, b) == pytest.approx(32 * 64 / (96 * 64))
+    assert P.ink_iou(a, b) == pytest.approx(32 * 64 / (96 * 64))
 
 
 def test_ink_is_any_channel_below_200_at_thumbnail_size():
     light = _box(0, 128, 0, 128, colour=(210, 210, 210))
-    assert M.ink_share(light) == 0.0
+    assert P.ink_share(light) == 0.0
     yellow = _box(0, 64, 0, 128, colour=(255, 220, 0))  # blue channel is dark: ink
-    assert M.ink_share(yellow) == pytest.approx(0.5)
+    assert P.ink_share(yellow) == pytest.approx(0.5)
     big = _box(0, 256, 0, 256, size=512)  # judged after a box resize to 128 px
-    assert M.ink_mask(big).shape == (128, 128)
-    assert M.ink_share(big) == pytest.approx(0.25)
+    assert P.ink_mask(big).shape == (128, 128)
+    assert P.ink_share(big) == pytest.approx(0.25)
 
 
 def test_score_images_reports_ink_ratio_and_blank_failures():
     gt = _box(0, 64, 0, 128)
     half = _box(0, 32, 0, 128)
-    models = M.MetricModels(dino_reason="test", lpips_reason="test")
-    rows = M.score_images([gt, gt, M.blank_image(128)], [half, None, M.blank_image(128)], models)
+    models = M.MetricModels()
+    rows = M.score_images([gt, gt, P.blank_image(128)], [half, None, P.blank_image(128)], models)
     assert rows[0]["ink_gt"] == pytest.approx(0.5) and rows[0]["ink_pred"] == pytest.approx(0.25)
     assert rows[0]["ink_ratio"] == pytest.approx(0.5) and rows[0]["ink_iou"] == pytest.approx(0.5)
     assert rows[1]["ink_iou"] == 0.0 and rows[1]["ink_ratio"] == 0.0  # failed render = blank

@@ -29,7 +29,7 @@ def catalogue(corpus_svgs, tmp_path_factory):
         "n_tokens": [len(s) // 3 for s in svgs], "caption": ["an icon"] * 4,
         "width": [100.0] * 4, "height": [100.0] * 4, "color_entropy": [2.5] * 4,
     })
-    no_models = MetricModels(dino_reason="offline", lpips_reason="offline")
+    no_models = MetricModels()
     preds, mets = [], []
     predictors = {
         "sft": lambda r: [("I cannot draw that", 3, 0.1)] + [(s, 50, 0.1) for s in r.column("svg").to_pylist()[1:]],

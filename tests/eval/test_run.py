@@ -9,7 +9,7 @@ from rlrf.eval.run import METRICS_SCHEMA, PREDICTIONS_SCHEMA, baseline_predictor
 
 CFG = EvalConfig(render_size=128, input_size=128)
 LIMITS = RenderConfig(timeout_s=5.0, workers=2)
-NO_MODELS = MetricModels(dino_reason="test", lpips_reason="test")
+NO_MODELS = MetricModels()
 
 
 @pytest.fixture
@@ -81,7 +81,10 @@ def test_model_predictor_with_tiny_random_qwen():
 
     from rlrf.config import ModelConfig, TokenizerConfig
     from rlrf.eval.run import model_predictor
-    from rlrf.models.factory import build_model, build_processor
+    from rlrf.models.factory import build_processor
+    from rlrf.models.families import get_family
+
+    build_model = get_family("qwen2_5_vl").build_model
     from rlrf.models.tokenizer import train_tokenizer
     from tests.models.micro import ICONS, MICRO_MODEL, icon_rows
 

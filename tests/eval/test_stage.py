@@ -24,8 +24,8 @@ def test_blank_reference_scores_a_white_canvas():
 def test_greedy_labels_decode_greedily(monkeypatch, tmp_path):
     """`<model>_greedy` is the same model with do_sample off, whatever eval.do_sample says."""
     import rlrf.models.families as families
-    from rlrf.config import parse_recipe
     from rlrf.eval import stage
+    from rlrf.recipe import parse_recipe
 
     seen = {}
     model = type("M", (), {"eval": lambda self: self, "to": lambda self, device: self})()
@@ -44,3 +44,41 @@ def test_eval_rows_are_the_same_seeded_sample_for_every_model():
     a, b = eval_rows(t, "test", 8, seed=0), eval_rows(t, "test", 8, seed=0)
     assert a["sample_id"].to_pylist() == b["sample_id"].to_pylist() and a.num_rows == 8
     assert set(a["sample_id"].to_pylist()) <= {f"s{i:02d}" for i in range(20)}
+
+
+def test_eval_runs_one_part_per_model_and_split_and_keeps_finished_parts(tmp_path, monkeypatch):
+    """A rerun after a failed split recomputes that split alone."""
+    import pyarrow.parquet as pq
+
+    from rlrf.eval import stage
+    from rlrf.recipe import parse_recipe
+
+    curate = tmp_path / "curate"
+    curate.mkdir()
+    pq.write_table(pa.table({"sample_id": ["a", "b", "c"], "split": ["test", "test", "ood_emoji"],
+                             "svg": [SVG.format(0), SVG.format(5), SVG.format(2)], "n_tokens": [20] * 3}),
+                   curate / "samples.parquet")
+    monkeypatch.setattr("rlrf.models.tokenizer.load_tokenizer", lambda cfg, path: None)
+    monkeypatch.setattr(stage._LOADED, "metrics", lambda recipe: MetricModels())
+    recipe = parse_recipe({"name": "x", "eval": {"models": ["blank"], "splits": ["test", "ood_emoji", "test_hard"],
+                                                 "render_size": 32, "gallery_size": 0}})
+    parts, notes = stage.eval_parts(recipe, {"curate": curate})
+    assert [(p.label, p.split) for p in parts] == [("blank", "test"), ("blank", "ood_emoji")]
+    assert notes == ["eval split 'test_hard' has no rows in this curation; skipped"]
+    out = tmp_path / "eval"
+    calls = []
+    real = stage.evaluate_split
+
+    def failing_on_ood(label, rows, *a, **k):
+        calls.append(rows["split"][0].as_py())
+        if calls[-1] == "ood_emoji" and len(calls) == 2:
+            raise RuntimeError("split failed")
+        return real(label, rows, *a, **k)
+
+    monkeypatch.setattr(stage, "evaluate_split", failing_on_ood)
+    with pytest.raises(RuntimeError):
+        stage.run_eval(recipe, {"curate": curate}, out)
+    summary = stage.run_eval(recipe, {"curate": curate}, out)
+    assert calls == ["test", "ood_emoji", "ood_emoji"]  # the finished split was kept
+    assert set(summary["means"]) == {"blank/test", "blank/ood_emoji"}
+    assert pq.read_table(out / "metrics.parquet").num_rows == 3

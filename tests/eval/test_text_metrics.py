@@ -1,4 +1,4 @@
-"""Text2SVG metrics reuse the reward registry's CLIP / VLM judge; unavailable weights are NULL."""
+"""Text2SVG metrics score through the same CLIP / VLM judge as the rewards; unavailable weights are NULL."""
 
 import pyarrow as pa
 import pytest
@@ -6,7 +6,7 @@ import pytest
 from rlrf.config import EvalConfig, RenderConfig, TokenizerConfig
 from rlrf.eval.metrics import load_metric_models
 from rlrf.eval.run import evaluate_split
-from rlrf.rewards import text
+from rlrf.scores import learned
 from tests.tiny_models import tiny_clip
 
 CFG = EvalConfig(render_size=64, clip_model="/not/here/clip", vlm_judge_model="/not/here/judge")
@@ -29,7 +29,7 @@ def _rows():
 
 
 def test_img2svg_marks_text_metrics_not_applicable():
-    models = load_metric_models(CFG, dino_factory=None, task="img2svg")
+    models = load_metric_models(CFG, task="img2svg")
     _, mets = evaluate_split("m", _rows(), lambda r: [(SVG, 5, 0.0)] * 2, CFG, LIMITS, metric_models=models)
     assert set(mets.column("clip_status").to_pylist()) == {"not_applicable"}
     assert mets.column("clip").null_count == 2
@@ -37,8 +37,8 @@ def test_img2svg_marks_text_metrics_not_applicable():
 
 def test_text2svg_without_weights_is_null_with_status():
     models = load_metric_models(CFG, task="text2svg")
-    assert models.clip is None and "weights unavailable" in models.clip_reason
-    assert models.vlm_judge is None
+    assert "clip" not in models.scorers and "weights unavailable" in models.reasons["clip"]
+    assert "vlm_judge" not in models.scorers
     _, mets = evaluate_split("m", _rows(), lambda r: [(SVG, 5, 0.0)] * 2, CFG, LIMITS,
                              metric_models=models, task="text2svg")
     m = mets.to_pylist()
@@ -53,9 +53,9 @@ def test_text2svg_tiny_clip_code_path(monkeypatch, tiny_tokenizer):
     def tiny(name, model, cache_dir, device):
         return tiny_clip(tiny_tokenizer)
 
-    monkeypatch.setattr(text, "load_clip", tiny)
+    monkeypatch.setattr(learned, "load_clip", tiny)
     models = load_metric_models(CFG, task="text2svg")
-    assert models.clip is not None and models.vlm_judge is None
+    assert "clip" in models.scorers and "vlm_judge" not in models.scorers
     _, mets = evaluate_split("m", _rows(), lambda r: [(SVG, 5, 0.0), ("no svg", 2, 0.0)], CFG, LIMITS,
                              metric_models=models, task="text2svg")
     m = mets.to_pylist()

@@ -35,8 +35,8 @@ def _saved(family, task, tok, path):
 def test_vllm_for_qwen_hf_for_starvector(tok, tmp_path, monkeypatch):
     calls = []
 
-    def fake_generate(llm, processor, images, captions, **kw):
-        calls.append((llm, kw["task"], kw["input_side"]))
+    def fake_generate(llm, processor, images, captions, decoding, **kw):
+        calls.append((llm, decoding.task, kw["input_side"]))
         return [("<svg/>", 1, 0.0)] * len(captions)
 
     monkeypatch.setattr(vllm_generate, "load_vllm", lambda path, util, seed, task: f"llm:{path.name}")

@@ -35,7 +35,7 @@ def ablation(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def result(harness, ablation):
     """`rlrf ablate <file>`: the command line runs the same flow as the deployment."""
-    from rlrf.cli import main
+    from flows.cli import main
 
     assert main(["ablate", str(ablation)]) == 0
     (out_dir,) = (ablation.parent / "artifacts" / "micro" / "ablations" / "init").iterdir()

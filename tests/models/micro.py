@@ -5,7 +5,8 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from rlrf.config import ModelConfig, TokenizerConfig, parse_recipe
+from rlrf.config import ModelConfig, TokenizerConfig
+from rlrf.recipe import parse_recipe
 
 ICONS = [
     '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><circle cx="8" cy="8" r="6"/></svg>',

@@ -2,15 +2,13 @@ import pytest
 from PIL import Image
 
 from rlrf.config import ModelConfig
-from rlrf.models.factory import (
-    WeightsUnavailable,
-    build_model,
-    build_processor,
-    image_tokens,
-    load_trained,
-    tiny_config,
-)
+from rlrf.models.factory import build_processor, image_tokens, tiny_config
+from rlrf.models.families import get_family, load_trained
 from rlrf.models.generate import generate_svgs
+from rlrf.models.prompts import Decoding
+from rlrf.weights import WeightsUnavailable
+
+build_model = get_family("qwen2_5_vl").build_model
 
 
 def test_mrope_sections_sum_to_half_head_dim(micro_tokenizer):
@@ -45,11 +43,11 @@ def test_save_load_generate_roundtrip(micro_tokenizer, micro_model_cfg, tmp_path
         Image.new("RGB", s, c)
         for s, c in (((56, 56), "white"), ((300, 300), "black"), ((16, 16), "red"))
     ]
-    before = generate_svgs(model, proc, images, None, max_new_tokens=6, batch_size=2)
+    before = generate_svgs(model, proc, images, None, Decoding(max_new_tokens=6, batch_size=2))
     model.save_pretrained(tmp_path)
     proc.save_pretrained(tmp_path)
     model2, proc2 = load_trained(tmp_path)
-    after = generate_svgs(model2, proc2, images, None, max_new_tokens=6, batch_size=2)
+    after = generate_svgs(model2, proc2, images, None, Decoding(max_new_tokens=6, batch_size=2))
     assert [(t, n) for t, n, _ in before] == [(t, n) for t, n, _ in after]
     assert all(1 <= n <= 6 and s >= 0 for _, n, s in after)
     assert proc2.image_processor.size == proc.image_processor.size
@@ -58,7 +56,7 @@ def test_save_load_generate_roundtrip(micro_tokenizer, micro_model_cfg, tmp_path
 def test_text2svg_generation(micro_tokenizer, micro_model_cfg):
     proc = build_processor(micro_tokenizer, micro_model_cfg)
     model = build_model(micro_model_cfg, micro_tokenizer)
-    out = generate_svgs(model, proc, None, ["a red circle", "x"], max_new_tokens=4, task="text2svg")
+    out = generate_svgs(model, proc, None, ["a red circle", "x"], Decoding(max_new_tokens=4, task="text2svg"))
     assert len(out) == 2
 
 

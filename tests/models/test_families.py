@@ -15,6 +15,7 @@ from rlrf.models.families import (
     tokenizer_of,
 )
 from rlrf.models.generate import generate_svgs
+from rlrf.models.prompts import Decoding
 from tests.models.micro import MICRO_MODEL
 
 CASES = [("qwen2_5_vl", "img2svg"), ("qwen2_5_vl", "text2svg"), ("qwen3", "text2svg"), ("starvector", "img2svg")]
@@ -35,12 +36,12 @@ def test_tiny_build_generate_roundtrip(family, task, micro_tokenizer, tmp_path):
     model = fam.build_model(cfg, tok)
     images = [Image.new("RGB", (56, 56), c) for c in ("white", "black", "red")] if task == "img2svg" else None
     caps = ["a red circle", "x", "two squares"]
-    before = generate_svgs(model, proc, images, caps, max_new_tokens=5, batch_size=2, task=task)
+    before = generate_svgs(model, proc, images, caps, Decoding(max_new_tokens=5, batch_size=2, task=task))
     model.save_pretrained(tmp_path)
     proc.save_pretrained(tmp_path)
     assert family_of_dir(tmp_path).name == family
     model2, proc2 = load_trained(tmp_path)
-    after = generate_svgs(model2, proc2, images, caps, max_new_tokens=5, batch_size=2, task=task)
+    after = generate_svgs(model2, proc2, images, caps, Decoding(max_new_tokens=5, batch_size=2, task=task))
     assert [(t, n) for t, n, _ in before] == [(t, n) for t, n, _ in after]
     assert all(1 <= n <= 5 for _, n, _ in after)
     assert tokenizer_of(proc2).eos_token_id == tok.eos_token_id

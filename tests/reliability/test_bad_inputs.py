@@ -8,10 +8,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from rlrf.config import CurateConfig, DataConfig, RecipeError, parse_recipe
+from rlrf.config import CurateConfig, DataConfig, RecipeError
 from rlrf.data.curate import prepare
 from rlrf.data.funnel import Funnel
 from rlrf.data.sources import load_rows
+from rlrf.recipe import parse_recipe
 
 CIRCLE = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 8 8"><circle cx="4" cy="4" r="3"/></svg>'
 RECT = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 8 8"><rect width="4" height="4"/></svg>'
@@ -112,8 +113,8 @@ def test_bad_names_fail_at_recipe_load(patch, message, fault):
 
 
 def test_eval_model_labels_match_the_eval_stage():
-    from rlrf.config import EVAL_MODEL_STAGES, EVAL_REFERENCE_MODELS
     from rlrf.eval.stage import MODEL_STAGES
+    from rlrf.recipe import EVAL_MODEL_STAGES, EVAL_REFERENCE_MODELS
 
     assert set(EVAL_MODEL_STAGES) == set(MODEL_STAGES)
     assert EVAL_REFERENCE_MODELS == ("blank",)

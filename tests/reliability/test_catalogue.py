@@ -22,8 +22,9 @@ from rlrf.artifacts import (
     write_table,
 )
 from rlrf.cli import main
-from rlrf.config import parse_recipe, repo_root
+from rlrf.config import repo_root
 from rlrf.pipeline import complete, plan_stage
+from rlrf.recipe import parse_recipe
 
 
 def finished_curate(art, recipe: str, n: int) -> Store:

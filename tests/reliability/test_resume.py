@@ -72,7 +72,7 @@ def test_grpo_interrupted_after_a_checkpoint_resumes_to_the_same_model(straight_
 
 def test_a_checkpoint_that_does_not_match_fails_loudly(straight_sft, tmp_path, fault):
     fault["fault"] = "resume from a checkpoint with a missing tensor"
-    from rlrf.models.factory import load_trained
+    from rlrf.models.families import load_trained
 
     ckpt = tmp_path / "checkpoint-4"
     shutil.copytree(straight_sft / "checkpoints" / "checkpoint-4", ckpt)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pyarrow as pa
 
 from rlrf.artifacts import Store, begin_stage, finish_stage, write_table
-from rlrf.config import parse_recipe
 from rlrf.pipeline import plan_stage
+from rlrf.recipe import parse_recipe
 
 
 def local_recipe(tmp_path):

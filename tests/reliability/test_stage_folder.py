@@ -13,8 +13,9 @@ import tempfile
 import pytest
 
 from rlrf.artifacts import Manifest, StageBusy, StageLock, Store, begin_stage, fail_stage
-from rlrf.config import parse_recipe, repo_root
+from rlrf.config import repo_root
 from rlrf.pipeline import complete, plan_stage, writing
+from rlrf.recipe import parse_recipe
 
 HOLD = """
 import sys, time
@@ -120,7 +121,7 @@ def test_disk_full_inside_torch_or_arrow_is_recognised(tmp_path):
 
 def test_a_time_budget_stop_is_recorded_in_the_manifest(tmp_path, micro_tokenizer, fault):
     fault["fault"] = "SFT stopped by its time budget"
-    from rlrf.train.sft import run_sft
+    from rlrf.train.sft import train_sft
     from tests.models.micro import icon_rows, micro_recipe
 
     micro_tokenizer.save_pretrained(tmp_path / "tok")
@@ -129,7 +130,7 @@ def test_a_time_budget_stop_is_recorded_in_the_manifest(tmp_path, micro_tokenize
     store = Store(cfg.artifacts_dir, cfg.name)
     plan = plan_stage(store, cfg, "curate", "run1", force=False)  # any plan: the bookkeeping is shared
     with writing(plan, cfg) as manifest:
-        summary = run_sft(cfg, icon_rows(), tmp_path / "tok", plan.stage_dir)
+        summary = train_sft(cfg, icon_rows(), tmp_path / "tok", plan.stage_dir)
         complete(plan, manifest, summary, 1.0, store)
     assert summary["stopped_by_time_budget"] and summary["steps"] < 50
     m = Manifest.read(plan.stage_dir)

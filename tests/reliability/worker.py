@@ -4,8 +4,9 @@ recipe, optionally SIGKILLing itself right after checkpoint N is on disk.
     python -m tests.reliability.worker sft|grpo <out_dir> <tokenizer_dir|sft_model_dir> [kill_after_step]
     python -m tests.reliability.worker pipeline <artifacts_dir> <run_id> [--force] [--kill-after N] [--hold]
 
-`pipeline` runs the SFT stage the way the flow does (plan, stage lock, manifest, train,
-complete) without Prefect, whose server start-up would dominate the test's time.
+`pipeline` runs the SFT stage the way the flow does (`plan_stage`, then `running`: stage
+lock, manifest, train, complete) without Prefect, whose server start-up would dominate the
+test's time.
 """
 
 from __future__ import annotations
@@ -74,33 +75,31 @@ def same_arithmetic() -> None:
 
 def run_pipeline(artifacts: Path, run_id: str, force: bool, callbacks=()) -> dict:
     from rlrf.artifacts import Store
-    from rlrf.pipeline import complete, plan_stage, writing
+    from rlrf.pipeline import plan_stage, running
 
     cfg = sft_recipe(artifacts_dir=str(artifacts))
     store = Store(cfg.artifacts_dir, cfg.name)
     plan = plan_stage(store, cfg, "sft", run_id, force)
-    t0 = time.time()
-    with writing(plan, cfg) as manifest:
+    with running(plan, cfg, store) as run:
         same_arithmetic()
-        from rlrf.train.launch import split_rows
-        from rlrf.train.sft import run_sft
+        from rlrf.train.sft import train_sft
+        from rlrf.train.stage import split_rows
 
-        curate = plan.upstream_dirs["curate"]
-        summary = run_sft(cfg, split_rows(curate, "train"), curate / "tokenizer", plan.stage_dir,
-                          callbacks=list(callbacks))
-        complete(plan, manifest, summary, time.time() - t0, store)
-    return {"stage_dir": str(plan.stage_dir), "summary": summary}
+        curate = run.upstream["curate"]
+        run.summary = train_sft(cfg, split_rows(curate, "train"), curate / "tokenizer", run.stage_dir,
+                                callbacks=list(callbacks))
+    return {"stage_dir": str(plan.stage_dir), "summary": run.summary}
 
 
 def run(stage: str, out: Path, src: Path, callbacks=()) -> dict:
     same_arithmetic()
     if stage == "sft":
-        from rlrf.train.sft import run_sft
+        from rlrf.train.sft import train_sft
 
-        return run_sft(sft_recipe(), icon_rows(), src, out, callbacks=list(callbacks))
-    from rlrf.train.grpo import run_grpo
+        return train_sft(sft_recipe(), icon_rows(), src, out, callbacks=list(callbacks))
+    from rlrf.train.grpo import train_grpo
 
-    return run_grpo(grpo_recipe(), icon_rows(), src, out, callbacks=list(callbacks))
+    return train_grpo(grpo_recipe(), icon_rows(), src, out, callbacks=list(callbacks))
 
 
 def main(argv: list[str]) -> int:

@@ -118,7 +118,7 @@ def test_trl_calling_convention():
 def test_warmup_starts_at_the_papers_tenth_by_default():
     assert warmup_weight(1.0, {"steps": 100}, 0) == pytest.approx(0.1)
     for name in ("qwen2.5-vl-3b", "qwen2.5-vl-7b"):
-        from rlrf.config import load_recipe
+        from rlrf.recipe import load_recipe
 
         length = [s for s in load_recipe(name).rewards if s.name == "length"]
         assert length and length[0].warmup["start"] == 0.1

@@ -1,9 +1,10 @@
 import pytest
 
 from rlrf.config import RewardSpec
-from rlrf.rewards.image import canny_edges, standardised_l2_reward
+from rlrf.rewards.image import standardised_l2_reward
 from rlrf.rewards.registry import build_reward
-from rlrf.svg.render import render
+from rlrf.scores.pixels import canny_edges
+from rlrf.svg.render import render_unbounded as render
 from tests.rewards.samples import (
     BLANK,
     GT,
@@ -101,7 +102,7 @@ def test_canny_edges_are_blurred_dilated_outlines():
 
 
 def test_pixel_mse_is_the_eval_metric():
-    from rlrf.eval.metrics import mse
+    from rlrf.scores.pixels import mse
 
     reward = build_reward(RewardSpec(name="pixel_mse", params={"scale": 4.0}), RENDER, SIZE)
     expected = 1.0 - 4.0 * mse(render(GT, SIZE), render(SHIFTED, SIZE))

@@ -9,8 +9,9 @@ import pytest
 import torch
 
 from rlrf.config import ModelConfig, RewardSpec, TokenizerConfig
-from rlrf.rewards import perceptual, text
 from rlrf.rewards.registry import build_reward
+from rlrf.scores import learned
+from rlrf.weights import WeightsUnavailable
 from tests.rewards.samples import BLANK, GT, RENDER, SHIFTED
 from tests.tiny_models import tiny_clip
 
@@ -39,7 +40,7 @@ def _tiny_dreamsim(name, cache_dir, dreamsim_type, device):
 
 @pytest.mark.parametrize("name", ["dreamsim", "canny_dreamsim"])
 def test_dreamsim_plumbing(monkeypatch, name):
-    monkeypatch.setattr(perceptual, "load_dreamsim", _tiny_dreamsim)
+    monkeypatch.setattr(learned, "load_dreamsim", _tiny_dreamsim)
     reward = build_reward(RewardSpec(name=name, model="/any"), RENDER, 64)
     scores = reward([GT, SHIFTED, BLANK], gt_svg=[GT] * 3)
     assert scores[0] == pytest.approx(1.0, abs=1e-5)
@@ -57,7 +58,7 @@ def test_lpips_plumbing(monkeypatch):
             lin.model[-1].weight.data.abs_()
         return model.eval()
 
-    monkeypatch.setattr(perceptual, "load_lpips_net", tiny_lpips)
+    monkeypatch.setattr(learned, "load_lpips_net", tiny_lpips)
     reward = build_reward(RewardSpec(name="lpips"), RENDER, 64)
     scores = reward([GT, SHIFTED, BLANK], gt_svg=[GT] * 3)
     assert scores[0] == pytest.approx(1.0, abs=1e-5)
@@ -76,7 +77,7 @@ def test_clip_plumbing(monkeypatch, tiny_tokenizer):
     def tiny(name, model, cache_dir, device):
         return tiny_clip(tiny_tokenizer)
 
-    monkeypatch.setattr(text, "load_clip", tiny)
+    monkeypatch.setattr(learned, "load_clip", tiny)
     reward = build_reward(RewardSpec(name="clip", model="/any"), RENDER, 64, task="text2svg")
     caption = "a red square and a blue circle"
     text_only = f'<svg viewBox="0 0 100 100"><text x="5" y="50">{caption}</text></svg>'
@@ -86,7 +87,10 @@ def test_clip_plumbing(monkeypatch, tiny_tokenizer):
 
 
 def test_vlm_judge_plumbing(monkeypatch, tiny_tokenizer):
-    from rlrf.models.factory import build_model, build_processor
+    from rlrf.models.factory import build_processor
+    from rlrf.models.families import get_family
+
+    build_model = get_family("qwen2_5_vl").build_model
 
     cfg = ModelConfig(image_size=56, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
                       num_key_value_heads=1, intermediate_size=64, vision_depth=1,
@@ -96,20 +100,20 @@ def test_vlm_judge_plumbing(monkeypatch, tiny_tokenizer):
         torch.manual_seed(0)
         return build_model(cfg, tiny_tokenizer).eval(), build_processor(tiny_tokenizer, cfg)
 
-    monkeypatch.setattr(text, "load_judge", tiny_judge)
+    monkeypatch.setattr(learned, "load_judge", tiny_judge)
     reward = build_reward(RewardSpec(name="vlm_judge", model="/any"), RENDER, 56)
     caption = "a red square and a blue circle"
     scores = reward([GT, SHIFTED, BLANK], caption=[caption] * 3)
     assert all(-1.0 < s < 1.0 for s in scores[:2]) and scores[2] == -1.0
     # Reproduce 2·P(Yes) − 1 by hand for the first completion.
-    net, processor = reward._model
-    yes, no = text.VlmJudgeReward.answer_ids(processor.tokenizer)
+    net, processor = reward._model.net, reward._model.processor
+    yes, no = learned.JudgeScorer.answer_ids(processor.tokenizer)
     from PIL import Image
 
-    from rlrf.svg.render import render
+    from rlrf.svg.render import render_unbounded as render
 
     messages = [{"role": "user", "content": [{"type": "image"},
-                 {"type": "text", "text": text.JUDGE_PROMPT.format(caption)}]}]  # fmt: skip
+                 {"type": "text", "text": learned.JUDGE_PROMPT.format(caption)}]}]  # fmt: skip
     prompt = processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
     inputs = processor(text=[prompt], images=[Image.fromarray(render(GT, 56))], return_tensors="pt")
     with torch.no_grad():
@@ -133,7 +137,7 @@ def test_lpips_reward_is_the_reference_computation(monkeypatch):
     [0, 1] passed to LPIPS unchanged (normalize=False), reward = clamp(1 − 2·d, −1, 1)."""
     import cv2
 
-    from rlrf.svg.render import render
+    from rlrf.svg.render import render_unbounded as render
 
     net = _lpips_with_bundled_calibration()
     seen = []
@@ -142,7 +146,7 @@ def test_lpips_reward_is_the_reference_computation(monkeypatch):
         seen.append((tuple(a.shape), float(a.min()), float(a.max())))
         return net(a, b)
 
-    monkeypatch.setattr(perceptual, "load_lpips_net", lambda name, net_, weights, device: spy)
+    monkeypatch.setattr(learned, "load_lpips_net", lambda name, net_, weights, device: spy)
     size = 200  # renders are resized to 256 like the reference's 512 px renders
     reward = build_reward(RewardSpec(name="lpips"), RENDER, size)
     scores = reward([GT, SHIFTED], gt_svg=[GT, GT])
@@ -170,5 +174,5 @@ def test_lpips_reward_without_backbone_weights_is_dropped_loudly(monkeypatch, tm
     monkeypatch.delenv("RLRF_ALLOW_DOWNLOADS", raising=False)
     built = build_rewards([RewardSpec(name="lpips"), RewardSpec(name="l2")], RENDER, 64)
     assert built.dropped == ["lpips"] and [f.__name__ for f in built.funcs] == ["l2"]
-    with pytest.raises(perceptual.WeightsUnavailable):
+    with pytest.raises(WeightsUnavailable):
         build_rewards([RewardSpec(name="lpips", required=True)], RENDER, 64)

@@ -22,7 +22,7 @@ import pytest
 
 from rlrf.config import RewardSpec
 from rlrf.rewards.registry import build_reward
-from rlrf.svg.render import render
+from rlrf.svg.render import render_unbounded as render
 from tests.rewards.samples import (
     BLANK,
     GT,

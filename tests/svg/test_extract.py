@@ -1,7 +1,7 @@
 import numpy as np
 
 from rlrf.svg.extract import extract_svg, is_well_formed
-from rlrf.svg.render import render
+from rlrf.svg.render import render_unbounded as render
 
 CIRCLE = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><circle cx="5" cy="5" r="4"/></svg>'
 

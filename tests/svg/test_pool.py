@@ -8,7 +8,8 @@ import numpy as np
 
 from rlrf.config import RenderConfig
 from rlrf.svg.pool import RenderPool, shared_pool
-from rlrf.svg.render import RenderFailure, render
+from rlrf.svg.render import RenderFailure
+from rlrf.svg.render import render_unbounded as render
 
 OK = '<svg viewBox="0 0 10 10"><rect x="2" y="2" width="6" height="6" fill="#000"/></svg>'
 HOSTILE_TIMEOUT = 2.0
@@ -136,3 +137,11 @@ def test_every_hostile_class_fails_as_a_value_within_the_limit(pool):
     for name, result in zip(hostile, results, strict=True):
         assert isinstance(result, RenderFailure), name
     assert elapsed < pool.limits.timeout_s + 3
+
+
+def test_headline_render_is_the_bounded_pool():
+    import rlrf.svg as svg_pkg
+
+    svg = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><rect width="5" height="5"/></svg>'
+    assert np.array_equal(svg_pkg.render(svg, 32, RenderConfig(workers=1)), render(svg, 32))
+    assert svg_pkg.render is not svg_pkg.render_unbounded

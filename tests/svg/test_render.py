@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from rlrf.config import RenderConfig
-from rlrf.svg.render import RenderFailure, is_blank, render
+from rlrf.svg.render import RenderFailure, is_blank
+from rlrf.svg.render import render_unbounded as render
 
 RED_CIRCLE = (
     '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 100 100">'

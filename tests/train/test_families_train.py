@@ -8,8 +8,8 @@ from rlrf.config import EvalConfig, RenderConfig
 from rlrf.eval.metrics import MetricModels
 from rlrf.eval.run import evaluate_split, model_predictor
 from rlrf.models.families import family_of_dir, load_trained
-from rlrf.train.grpo import run_grpo
-from rlrf.train.sft import run_sft
+from rlrf.train.grpo import train_grpo
+from rlrf.train.sft import train_sft
 from tests.models.micro import icon_rows, micro_recipe
 
 pytestmark = pytest.mark.slow
@@ -26,8 +26,8 @@ def test_sft_grpo_eval(family, task, micro_tokenizer, tmp_path):
         grpo={"max_steps": 1, "prompts_per_step": 2, "num_generations": 2, "max_completion_length": 12},
         rewards=[{"name": "l2", "weight": 1.0}, {"name": "length", "weight": 0.2}],
     )
-    assert run_sft(recipe, icon_rows(), tmp_path / "tok", tmp_path / "sft")["steps"] == 2
-    summary = run_grpo(recipe, icon_rows(4), tmp_path / "sft" / "model", tmp_path / "grpo")
+    assert train_sft(recipe, icon_rows(), tmp_path / "tok", tmp_path / "sft")["steps"] == 2
+    summary = train_grpo(recipe, icon_rows(4), tmp_path / "sft" / "model", tmp_path / "grpo")
     assert summary["steps"] == 1 and summary["rollouts"] == 4
     assert family_of_dir(tmp_path / "grpo" / "model").name == family
 
@@ -36,6 +36,6 @@ def test_sft_grpo_eval(family, task, micro_tokenizer, tmp_path):
     rows = icon_rows(2).drop(["split"]).append_column("split", pa.array(["test"] * 2))
     predict = model_predictor(model, processor, cfg, limits, recipe.model.image_size, task=task)
     preds, metrics = evaluate_split("rlrf", rows, predict, cfg, limits, micro_tokenizer, task=task,
-                                    metric_models=MetricModels(task=task, dino_reason="t", lpips_reason="t"))
+                                    metric_models=MetricModels(task=task))
     assert preds.num_rows == metrics.num_rows == 2
     assert all(0 < n <= 6 for n in preds.column("n_tokens").to_pylist())

@@ -11,8 +11,9 @@ from rlrf.eval import metrics as M
 from rlrf.eval.run import evaluate_split, model_predictor
 from rlrf.models.device import resolve_device
 from rlrf.models.families import load_trained
-from rlrf.train.grpo import run_grpo
-from rlrf.train.sft import run_sft
+from rlrf.scores import learned as L
+from rlrf.train.grpo import train_grpo
+from rlrf.train.sft import train_sft
 from tests.models.micro import icon_rows, micro_recipe
 
 pytestmark = [pytest.mark.gpu, pytest.mark.slow,
@@ -38,15 +39,15 @@ def _recipe(family, task, grpo=None, model=None):
 def test_cuda_sft_grpo_eval(family, task, micro_tokenizer, tmp_path):
     micro_tokenizer.save_pretrained(tmp_path / "tok")
     recipe = _recipe(family, task)
-    assert run_sft(recipe, icon_rows(), tmp_path / "tok", tmp_path / "sft")["steps"] == 2
-    assert run_grpo(recipe, icon_rows(4), tmp_path / "sft" / "model", tmp_path / "grpo")["steps"] == 2
+    assert train_sft(recipe, icon_rows(), tmp_path / "tok", tmp_path / "sft")["steps"] == 2
+    assert train_grpo(recipe, icon_rows(4), tmp_path / "sft" / "model", tmp_path / "grpo")["steps"] == 2
 
     device = resolve_device(recipe.device)
     model, processor = load_trained(tmp_path / "grpo" / "model")
     model.to(device).eval()
     assert next(model.parameters()).device.type == "cuda"
-    tiny = M.DinoScorer(*_tiny_dino_parts(), device=str(device), batch_size=2)
-    metric_models = M.MetricModels(task=task, dino=tiny, lpips_reason="not in this check")
+    tiny = L.DinoScorer(*_tiny_dino_parts(), device=str(device), batch_size=2)
+    metric_models = M.MetricModels(task=task, scorers={"dino": tiny})
     cfg, limits = EvalConfig(render_size=64, max_new_tokens=8, batch_size=2), RenderConfig(workers=2)
     rows = icon_rows(4).drop(["split"]).append_column("split", pa.array(["test"] * 4))
     predict = model_predictor(model, processor, cfg, limits, recipe.model.image_size, task=task)
@@ -69,14 +70,15 @@ def test_vllm_colocate_rollouts(family, task, micro_tokenizer, tmp_path):
     micro_tokenizer.save_pretrained(tmp_path / "tok")
     recipe = _recipe(family, task, model=VLLM_MODEL,
                      grpo={"use_vllm": True, "vllm_mode": "colocate", "vllm_gpu_memory_utilization": 0.2})
-    run_sft(recipe, icon_rows(), tmp_path / "tok", tmp_path / "sft")
-    summary = run_grpo(recipe, icon_rows(4), tmp_path / "sft" / "model", tmp_path / "grpo")
+    train_sft(recipe, icon_rows(), tmp_path / "tok", tmp_path / "sft")
+    summary = train_grpo(recipe, icon_rows(4), tmp_path / "sft" / "model", tmp_path / "grpo")
     assert summary["steps"] == 2 and summary["rollouts"] == 8
 
 
 def test_vllm_eval_generation(micro_tokenizer, tmp_path):
     pytest.importorskip("vllm")
     from rlrf.models.families import get_family
+    from rlrf.models.prompts import Decoding
     from rlrf.models.vllm_generate import generate_svgs_vllm, load_vllm
 
     recipe = _recipe("qwen3", "text2svg", model=VLLM_MODEL)
@@ -84,6 +86,6 @@ def test_vllm_eval_generation(micro_tokenizer, tmp_path):
     fam.build_model(recipe.model, micro_tokenizer).save_pretrained(tmp_path)
     micro_tokenizer.save_pretrained(tmp_path)
     llm = load_vllm(tmp_path, 0.2, 0, "text2svg")
-    out = generate_svgs_vllm(llm, micro_tokenizer, None, ["a circle", "a square", "x"], max_new_tokens=8,
-                             task="text2svg")
+    out = generate_svgs_vllm(llm, micro_tokenizer, None, ["a circle", "a square", "x"],
+                             Decoding(max_new_tokens=8, task="text2svg"))
     assert len(out) == 3 and all(0 < n <= 8 for _, n, _ in out)

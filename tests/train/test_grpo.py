@@ -2,8 +2,8 @@ import pyarrow.parquet as pq
 import pytest
 from transformers import TrainerCallback
 
-from rlrf.train.grpo import dynamic_max_length, run_grpo, step_decay
-from rlrf.train.sft import run_sft
+from rlrf.train.grpo import dynamic_max_length, step_decay, train_grpo
+from rlrf.train.sft import train_sft
 from tests.models.micro import icon_rows, micro_recipe
 
 GRPO = {
@@ -26,7 +26,7 @@ REWARDS = [
 def sft_model(micro_tokenizer, tmp_path_factory):
     root = tmp_path_factory.mktemp("sft")
     micro_tokenizer.save_pretrained(root / "tok")
-    run_sft(
+    train_sft(
         micro_recipe(sft={"max_steps": 1, "batch_size": 2}), icon_rows(), root / "tok", root / "out"
     )
     return root / "out" / "model"
@@ -63,7 +63,7 @@ def test_grpo_steps_tables_and_dynamic_length(sft_model, tmp_path, micro_tokeniz
 
     grpo_mod.RLRFTrainer._calculate_rewards = spy
     try:
-        summary = run_grpo(
+        summary = train_grpo(
             micro_recipe(grpo=GRPO, rewards=REWARDS), icon_rows(), sft_model, tmp_path
         )
     finally:
@@ -115,10 +115,10 @@ class Interrupt(TrainerCallback):
 def test_resume_continues_step_count(sft_model, tmp_path):
     recipe = micro_recipe(grpo={**GRPO, "max_steps": 4}, rewards=REWARDS)
     with pytest.raises(KeyboardInterrupt):
-        run_grpo(recipe, icon_rows(), sft_model, tmp_path, callbacks=[Interrupt()])
+        train_grpo(recipe, icon_rows(), sft_model, tmp_path, callbacks=[Interrupt()])
     assert (tmp_path / "checkpoints" / "checkpoint-2").is_dir()
     assert not (tmp_path / "model").exists()
-    summary = run_grpo(recipe, icon_rows(), sft_model, tmp_path)
+    summary = train_grpo(recipe, icon_rows(), sft_model, tmp_path)
     assert summary["resumed_from"].endswith("checkpoint-2")
     assert summary["steps"] == 4
     steps = pq.read_table(tmp_path / "train_log.parquet").column("step").to_pylist()
@@ -145,12 +145,12 @@ def test_clip_range_acts_only_with_several_updates_per_rollout_batch(
         "prompts_per_step": 2,
         "num_generations": 4,
         "learning_rate": 5e-2,
-        "epsilon": 0.01,
+        "trl": {"epsilon": 0.01},
         "temperature": 1.5,
         "updates_per_generation": updates,
     }
     rewards = [{"name": "tests.train.test_grpo.completion_length", "weight": 1.0}]
-    summary = run_grpo(micro_recipe(grpo=grpo, rewards=rewards), icon_rows(), sft_model, tmp_path)
+    summary = train_grpo(micro_recipe(grpo=grpo, rewards=rewards), icon_rows(), sft_model, tmp_path)
     assert summary["rollout_batches"] == 2 and summary["steps"] == 2 * updates
     log = pq.read_table(tmp_path / "train_log.parquet").to_pylist()
     assert len(log) == 2 * updates

@@ -1,9 +1,11 @@
 import pyarrow.parquet as pq
 
-from rlrf.models.factory import load_trained
+from rlrf.models.families import load_trained
 from rlrf.models.generate import generate_svgs
-from rlrf.train.data import render_input, sft_dataset
-from rlrf.train.sft import run_sft
+from rlrf.models.inputs import render_inputs
+from rlrf.models.prompts import Decoding
+from rlrf.train.data import sft_dataset
+from rlrf.train.sft import train_sft
 from tests.models.micro import icon_rows, micro_recipe
 
 
@@ -24,7 +26,7 @@ def test_sft_few_steps_writes_loadable_model(micro_tokenizer, tmp_path):
             "learning_rate": 5e-3,
         }
     )
-    summary = run_sft(recipe, icon_rows(), tmp_path / "tok", tmp_path / "sft")
+    summary = train_sft(recipe, icon_rows(), tmp_path / "tok", tmp_path / "sft")
     assert summary["steps"] == 3
     assert summary["loss_last"] < summary["loss_first"]
     log = pq.read_table(tmp_path / "sft" / "train_log.parquet").to_pylist()
@@ -34,8 +36,8 @@ def test_sft_few_steps_writes_loadable_model(micro_tokenizer, tmp_path):
     )
     assert (tmp_path / "sft" / "checkpoints" / "checkpoint-2").is_dir()
     model, proc = load_trained(tmp_path / "sft" / "model")
-    image = render_input(icon_rows(1).column("svg")[0].as_py(), 56)
-    [(text, n, _)] = generate_svgs(model, proc, [image], None, max_new_tokens=5)
+    (image,) = render_inputs([icon_rows(1).column("svg")[0].as_py()], 56)
+    [(text, n, _)] = generate_svgs(model, proc, [image], None, Decoding(max_new_tokens=5))
     assert 1 <= n <= 5
 
 
@@ -44,9 +46,9 @@ def test_sft_text2svg(micro_tokenizer, tmp_path):
     recipe = micro_recipe(
         model={"task": "text2svg"}, sft={"max_steps": 2, "batch_size": 2, "logging_steps": 1}
     )
-    summary = run_sft(recipe, icon_rows(), tmp_path / "tok", tmp_path / "sft")
+    summary = train_sft(recipe, icon_rows(), tmp_path / "tok", tmp_path / "sft")
     assert summary["steps"] == 2
     model, proc = load_trained(tmp_path / "sft" / "model")
     assert (
-        len(generate_svgs(model, proc, None, ["a circle"], max_new_tokens=3, task="text2svg")) == 1
+        len(generate_svgs(model, proc, None, ["a circle"], Decoding(max_new_tokens=3, task="text2svg"))) == 1
     )

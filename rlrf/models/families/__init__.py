@@ -87,7 +87,7 @@ def family_of_dir(model_dir: Path) -> Family:
     if not path.is_file():
         from rlrf.weights import WeightsUnavailable
 
-        raise WeightsUnavailable(f"{model_dir}: no config.json (not a finished model folder)")
+        raise WeightsUnavailable(f"model {model_dir}", "no config.json (not a finished model folder)")
     return family_of_config(json.loads(path.read_text()), str(path))
 
 

@@ -29,7 +29,11 @@ class Family(ABC):
     model_types: tuple[str, ...] = ()  # `model_type` values of config.json that this family loads
     tasks: tuple[str, ...] = ("img2svg", "text2svg")
     model_class: type[PreTrainedModel]
-    config_class: type[PretrainedConfig]
+
+    @property
+    def config_class(self) -> type[PretrainedConfig]:
+        """The model class's own config class (transformers declares it on the model)."""
+        return self.model_class.config_class
 
     # -- configs -------------------------------------------------------------------------
     @abstractmethod
@@ -82,7 +86,7 @@ class Family(ABC):
                 local_files_only=not downloads_allowed(),
             )
         except OSError as exc:
-            raise WeightsUnavailable(f"model weights {cfg.name_or_path!r} cannot be loaded: {exc}") from exc
+            raise WeightsUnavailable(f"model {cfg.name_or_path!r}", f"{type(exc).__name__}: {exc}") from exc
 
     def load_trained(self, model_dir: Path):
         """(model, processor) saved by a training stage (`save_pretrained` of both in one folder)."""

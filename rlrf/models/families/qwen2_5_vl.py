@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from transformers import AutoProcessor, Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
+from transformers import AutoProcessor, Qwen2_5_VLForConditionalGeneration
 
 from rlrf.models import factory
 from rlrf.models.families.base import Family
@@ -17,7 +17,6 @@ class Qwen25VL(Family):
     name = "qwen2_5_vl"
     model_types = ("qwen2_5_vl",)
     model_class = Qwen2_5_VLForConditionalGeneration
-    config_class = Qwen2_5_VLConfig
 
     def tiny_config(self, cfg, tokenizer):
         return factory.tiny_config(cfg, tokenizer)

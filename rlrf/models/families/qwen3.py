@@ -23,7 +23,6 @@ class Qwen3Text(Family):
     model_types = ("qwen3",)
     tasks = ("text2svg",)
     model_class = Qwen3ForCausalLM
-    config_class = Qwen3Config
 
     def build_processor(self, tokenizer, cfg: ModelConfig):
         template = tokenizer.chat_template

@@ -128,7 +128,6 @@ class StarVector(Family):
     model_types = ("starvector",)
     tasks = ("img2svg",)
     model_class = StarVectorForConditionalGeneration
-    config_class = LlavaConfig
 
     def tiny_config(self, cfg: ModelConfig, tokenizer) -> LlavaConfig:
         vision = {"hidden_size": cfg.vision_hidden_size, "intermediate_size": 2 * cfg.vision_hidden_size,
@@ -201,7 +200,7 @@ class StarVector(Family):
             released = AutoModelForCausalLM.from_pretrained(
                 cfg.name_or_path, dtype=dtype, trust_remote_code=True, local_files_only=local)
         except OSError as exc:
-            raise WeightsUnavailable(f"model weights {cfg.name_or_path!r} cannot be loaded: {exc}") from exc
+            raise WeightsUnavailable(f"model {cfg.name_or_path!r}", f"{type(exc).__name__}: {exc}") from exc
         return from_released(released, self.config_from_dict(config.to_dict()), dtype)
 
 

@@ -1,10 +1,14 @@
-"""Entry point for one training stage in every process of a multi-GPU job:
+"""The sft and grpo stages: `run_sft` / `run_grpo(recipe, upstream, out_dir) -> summary`,
+the same shape as every stage (`rlrf.eval.stage.run_eval`).
 
-    accelerate launch --config_file recipes/accelerate/zero3.yaml -m rlrf.train.launch \\
+In process by default; with `launch.accelerate_config` (SFT: `launch.sft_accelerate_config`,
+e.g. multi-node) the stage runs the same trainer under `accelerate launch` (multi-GPU,
+DeepSpeed) and reads back the main process's summary. This module is also the entry point
+of every process of such a job:
+
+    accelerate launch --config_file recipes/accelerate/zero3.yaml -m rlrf.train.stage \\
         --recipe qwen2.5-vl-7b --stage grpo --out <stage dir> --curate <dir> [--sft <dir>]
 
-The flow builds this command (`launch_command`) when `launch.accelerate_config` is set,
-so the Prefect stage and a hand-launched job run the same `run_sft` / `run_grpo`.
 Every rank trains; TRL/accelerate make only the main process write files.
 """
 
@@ -12,13 +16,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import subprocess
 import sys
 from pathlib import Path
 
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from rlrf.config import Recipe, load_recipe, repo_root
+from rlrf.config import Recipe, repo_root
+from rlrf.recipe import load_recipe
+
+log = logging.getLogger(__name__)
 
 
 def split_rows(curate_dir: Path, split: str):
@@ -26,25 +35,46 @@ def split_rows(curate_dir: Path, split: str):
     return samples.filter(pc.equal(samples["split"], split))
 
 
-def run_stage(recipe: Recipe, stage: str, out_dir: Path, curate_dir: Path, sft_dir: Path | None) -> dict:
-    if stage == "sft":
-        from rlrf.train.sft import run_sft
+def run_sft(recipe: Recipe, upstream: dict[str, Path], out_dir: Path) -> dict:
+    """The sft stage: SVG-SFT on the curated `train` split (upstream: curate)."""
+    return _run("sft", recipe, upstream, out_dir)
 
-        return run_sft(recipe, split_rows(curate_dir, "train"), curate_dir / "tokenizer", out_dir)
+
+def run_grpo(recipe: Recipe, upstream: dict[str, Path], out_dir: Path) -> dict:
+    """The grpo stage: RLRF on the curated `rl` split from the SFT model, or from the base
+    model with `grpo.init: base` (upstream: curate, sft)."""
+    return _run("grpo", recipe, upstream, out_dir)
+
+
+def _run(stage: str, recipe: Recipe, upstream: dict[str, Path], out_dir: Path) -> dict:
+    if recipe.launch.config_for(stage) is None:
+        return train_stage(recipe, stage, out_dir, upstream["curate"], upstream.get("sft"))
+    cmd = launch_command(recipe, stage, out_dir, upstream)
+    log.info("%s: %s", stage, " ".join(cmd))
+    subprocess.run(cmd, check=True)
+    return json.loads((Path(out_dir) / "launch.json").read_text())
+
+
+def train_stage(recipe: Recipe, stage: str, out_dir: Path, curate_dir: Path, sft_dir: Path | None) -> dict:
+    """One training stage in this process (every rank of a launched job runs this)."""
+    if stage == "sft":
+        from rlrf.train.sft import train_sft
+
+        return train_sft(recipe, split_rows(curate_dir, "train"), curate_dir / "tokenizer", out_dir)
     if stage == "grpo":
-        from rlrf.train.grpo import run_grpo
+        from rlrf.train.grpo import train_grpo
 
         if recipe.grpo.init == "base":
             model, processor = base_model(recipe, Path(curate_dir) / "tokenizer")
             if model.name_or_path:  # pretrained: TRL loads a KL reference model (beta > 0) from the same id
-                summary = run_grpo(recipe, split_rows(curate_dir, "rl"), None, out_dir, init=(model, processor))
+                summary = train_grpo(recipe, split_rows(curate_dir, "rl"), None, out_dir, init=(model, processor))
             else:  # random init has no id: saved, so the trainer and its reference model load the same weights
                 init_dir = save_base_model(model, processor, Path(out_dir) / "base_model")
-                summary = run_grpo(recipe, split_rows(curate_dir, "rl"), init_dir, out_dir)
+                summary = train_grpo(recipe, split_rows(curate_dir, "rl"), init_dir, out_dir)
             return {**summary, "init": "base"}
         if sft_dir is None:
             raise ValueError("--sft is required for the grpo stage")
-        return run_grpo(recipe, split_rows(curate_dir, "rl"), sft_dir / "model", out_dir)
+        return train_grpo(recipe, split_rows(curate_dir, "rl"), sft_dir / "model", out_dir)
     raise ValueError(f"unknown training stage {stage!r} (sft or grpo)")
 
 
@@ -89,7 +119,7 @@ def launch_command(recipe: Recipe, stage: str, out_dir: Path, upstream: dict[str
     cmd = [python, "-m", "accelerate.commands.launch", "--config_file", str(repo_root() / config)]
     if cfg.num_processes:
         cmd += ["--num_processes", str(cfg.num_processes)]
-    cmd += [*cfg.extra_args, "-m", "rlrf.train.launch", "--recipe", str(out_dir / "recipe.yaml"), "--stage", stage,
+    cmd += [*cfg.extra_args, "-m", "rlrf.train.stage", "--recipe", str(out_dir / "recipe.yaml"), "--stage", stage,
             "--out", str(out_dir), "--curate", str(upstream["curate"])]
     if "sft" in upstream:
         cmd += ["--sft", str(upstream["sft"])]
@@ -104,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--curate", required=True, type=Path)
     ap.add_argument("--sft", type=Path)
     args = ap.parse_args(argv)
-    summary = run_stage(load_recipe(args.recipe), args.stage, args.out, args.curate, args.sft)
+    summary = train_stage(load_recipe(args.recipe), args.stage, args.out, args.curate, args.sft)
     from accelerate import PartialState
 
     if PartialState().is_main_process:
