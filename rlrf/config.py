@@ -130,7 +130,12 @@ class CurateConfig(Section):
     test_size: int = Field(0, ge=0, description="rows sampled into the plain `test` split")
     ood_size: int = Field(200, ge=0, description="rows per OOD split")
     cluster: ClusterConfig = ClusterConfig()
-    shard_rows: int = Field(2_000, gt=0, description="rows per render-filter task")
+    render_all_train: bool = Field(
+        True, description="render every train-pool row, so broken / white_background also drop SFT rows; "
+        "False renders only the rows a render rule decides (test_hard, test, OOD candidates and the train "
+        "pool's RL candidates, rl_min_tokens..rl cap), as the paper's SFT set is SVG-Stack after the cheap filters"
+    )
+    shard_rows: int = Field(2_000, gt=0, description="rows per shard: bounds the stage's memory (streaming curation)")
     task_runner: Literal["thread", "process", "dask", "ray"] = "thread"
     task_runner_address: str | None = Field(None, description="Dask scheduler / Ray address for a cluster")
 
