@@ -221,6 +221,7 @@ SLIM_SCHEMA = pa.schema([
     ("white_share", pa.float32()),
     ("color_entropy", pa.float32()),
     ("color_hist", pa.list_(pa.float32())),
+    ("rl_rank", pa.int64()),  # position in the seeded render order of RL candidates (rl_render: quota)
 ])
 
 SELECTION_SCHEMA = pa.schema([("row", pa.int64()), ("split", pa.string()), ("cluster", pa.int32())])
@@ -249,6 +250,7 @@ def select(pools: dict[str, pa.Table], features: pa.Table, n_tokens: dict[str, i
         "rendered": pa.repeat(pa.scalar(True), rows.num_rows),
         **{c: features[c].take(pa.array(idx, pa.int64())) for c in
            ("render_ok", "render_error", "white_share", "color_entropy", "color_hist")},
+        "rl_rank": pa.nulls(rows.num_rows, pa.int64()),
     }, schema=SLIM_SCHEMA)
     sel = select_rows(slim, cfg, seed, funnel, embeddings)
     take = sel["row"]
@@ -335,7 +337,11 @@ def _select_train_rl(rows: pa.Table, cfg: CurateConfig, seed: int, funnel: Funne
     n_tok = _np(rows["n_tokens"], 0)
     eligible = np.flatnonzero(rl_candidates(n_tok, cfg) & (_f64(rows["color_entropy"]) >= cfg.rl_min_color_entropy))
     picked = np.zeros(rows.num_rows, bool)
-    picked[eligible[random_sample(len(eligible), cfg.rl_size, seed)]] = True
+    if cfg.rl_render == "quota":  # the first rl_size eligible rows of the seeded render order
+        rank = _np(rows["rl_rank"], np.iinfo(np.int64).max)[eligible]
+        picked[eligible[np.argsort(rank, kind="stable")[:cfg.rl_size]]] = True
+    else:
+        picked[eligible[random_sample(len(eligible), cfg.rl_size, seed)]] = True
     _record(funnel, rows, "rl_select", pa.repeat(pa.scalar(False), rows.num_rows),
             reasons=pa.array(np.where(picked, "rl", "train").tolist(), pa.string()))
     rl = rows.filter(pa.array(picked))

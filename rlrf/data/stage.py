@@ -72,8 +72,9 @@ PREP_SCHEMA = pa.schema([
 FEATS_SCHEMA = pa.schema([
     ("row", pa.int64()), ("n_tokens", pa.int32()), ("rendered", pa.bool_()), ("render_ok", pa.bool_()),
     ("render_error", pa.string()), ("white_share", pa.float32()), ("color_entropy", pa.float32()),
-    ("color_hist", pa.list_(pa.float32())),
+    ("color_hist", pa.list_(pa.float32())), ("rl_rank", pa.int64()),
 ])
+RL_ROUND_MIN = 1_000  # candidates rendered in the first quota round at least
 
 
 def in_process(fn: Callable, args_list: Sequence[tuple], label: str) -> list:
@@ -118,6 +119,11 @@ def run_curate(recipe: Recipe, upstream: dict[str, Path], out_dir: Path,
         t = time.perf_counter()
         map_shards(feature_shard, [(recipe, s.index, str(work), str(tok_dir)) for s in specs], "features")
         times["features_s"] = _lap(t)
+        if recipe.curate.rl_render == "quota":
+            t = time.perf_counter()
+            render_rl_quota(con, recipe, work, map_shards)
+            times["rl_render_s"] = _lap(t)
+        _features_view(con, work)
         t = time.perf_counter()
         embeddings, notes = _cluster_embeddings(con, recipe, work)
         _clear(work / "funnel", "select-")  # a resumed run redoes the selection
@@ -240,7 +246,7 @@ def feature_shard(recipe: Recipe, index: int, work: str, tokenizer_dir: str) -> 
     decides about (every row, or with `curate.render_all_train` off, the train pool's RL
     candidates only); skipped when its output exists."""
     work = Path(work)
-    out = work / "feats" / f"{index:06d}.parquet"
+    out = work / "feats" / f"s-{index:06d}.parquet"
     if out.exists():
         return {"reused": True}
     con = duckdb.connect()
@@ -256,7 +262,9 @@ def feature_shard(recipe: Recipe, index: int, work: str, tokenizer_dir: str) -> 
     n_tokens = count_tokens_batched(_tokenizer(tokenizer_dir), svgs)
     cfg = recipe.curate
     need = np.ones(len(svgs), bool)
-    if not cfg.render_all_train:
+    if cfg.rl_render == "quota":  # RL candidates render later, on demand (`render_rl_quota`)
+        need = pools != TRAIN_POOL
+    elif not cfg.render_all_train:
         need = (pools != TRAIN_POOL) | rl_candidates(n_tokens, cfg)
     idx = np.flatnonzero(need)
     cols = feature_columns([svgs[i] for i in idx], cfg.render_size, recipe.render)
@@ -267,12 +275,87 @@ def feature_shard(recipe: Recipe, index: int, work: str, tokenizer_dir: str) -> 
         for c in cols:
             full[c][i] = cols[c][k]
     table = pa.table({"row": rows["row"], "n_tokens": pa.array(n_tokens, pa.int32()),
-                      "rendered": pa.array(need), **full}, schema=FEATS_SCHEMA)
+                      "rendered": pa.array(need), **full, "rl_rank": pa.nulls(len(svgs), pa.int64())},
+                     schema=FEATS_SCHEMA)
     write_table(table, out)
     return {"rows": len(svgs), "rendered": int(need.sum()), "reused": False}
 
 
+def render_rows(recipe: Recipe, index: int, ranks: dict[int, int], work: str, tag: str) -> dict:
+    """Render features of some rows of one shard (RL candidates of a quota round), as
+    `FEATS_SCHEMA` rows with their `rl_rank`; skipped when the file exists."""
+    work = Path(work)
+    out = work / "feats" / f"rl-{tag}-{index:06d}.parquet"
+    if out.exists():
+        return {"reused": True}
+    con = duckdb.connect()
+    try:
+        con.register("wanted", pa.table({"row": pa.array(list(ranks), pa.int64())}))
+        rows = con.sql(
+            "SELECT p.row, p.svg, p.pool, f.n_tokens FROM read_parquet($1) p JOIN read_parquet($2) f USING (row) "
+            "WHERE p.row IN (SELECT row FROM wanted) ORDER BY p.row",
+            params=[str(work / "prep" / f"{index:06d}.parquet"), str(work / "feats" / f"s-{index:06d}.parquet")],
+        ).to_arrow_table()
+    finally:
+        con.close()
+    cols = feature_columns(rows["svg"].to_pylist(), recipe.curate.render_size, recipe.render)
+    cols["color_hist"] = [None] * rows.num_rows  # only test_hard candidates are clustered
+    table = pa.table({"row": rows["row"], "n_tokens": rows["n_tokens"], "rendered": pa.repeat(pa.scalar(True), rows.num_rows),
+                      **cols, "rl_rank": pa.array([ranks[r] for r in rows["row"].to_pylist()], pa.int64())},
+                     schema=FEATS_SCHEMA)
+    write_table(table, out)
+    return {"rows": rows.num_rows, "reused": False}
+
+
 # --- steps across shards (DuckDB over the shard files) ------------------------------------
+
+def render_rl_quota(con, recipe: Recipe, work: Path, map_shards: MapShards) -> None:
+    """`curate.rl_render: quota`: order the train pool's RL candidates by a seeded hash of
+    their content (the same order whatever the sharding), render them round by round, each
+    round sized from the eligible share seen so far, until rl_size rows are eligible (render
+    ok, not white, colour entropy >= rl_min_color_entropy) or no candidate is left."""
+    cfg = recipe.curate
+    cap = cfg.rl_max_tokens or cfg.train_max_tokens
+    cands = con.sql(
+        f"SELECT f.row, CAST(regexp_extract(p.filename, '(\\d+)\\.parquet$', 1) AS INTEGER) AS shard "
+        f"FROM read_parquet('{_files(work, 'prep')}', filename = true) p "
+        f"JOIN read_parquet('{_files(work, 'feats', 's-')}') f USING (row) "
+        f"WHERE p.pool = $pool AND f.n_tokens >= $lo AND ($hi IS NULL OR f.n_tokens <= $hi) "
+        f"ORDER BY md5(CAST($seed AS VARCHAR) || ':' || p.hash), f.row",
+        params={"pool": TRAIN_POOL, "lo": cfg.rl_min_tokens, "hi": cap, "seed": recipe.seed},
+    ).to_arrow_table()
+    rows, shards = cands["row"].to_numpy(), cands["shard"].to_numpy()
+    start, found, round_no = 0, 0, 0
+    while found < cfg.rl_size and start < len(rows):
+        share = found / start if start else 1.0
+        want = cfg.rl_size - found
+        k = max(RL_ROUND_MIN, int(np.ceil(want / max(share, 0.02) * 1.1)))
+        stop = min(len(rows), start + k)
+        by_shard: dict[int, dict[int, int]] = {}
+        for rank in range(start, stop):
+            by_shard.setdefault(int(shards[rank]), {})[int(rows[rank])] = rank
+        map_shards(render_rows, [(recipe, i, r, str(work), f"{round_no:03d}") for i, r in sorted(by_shard.items())],
+                   f"rl-render-{round_no}")
+        found = con.execute(
+            f"SELECT count(*) FROM read_parquet('{_files(work, 'feats', 'rl-')}') WHERE render_ok "
+            f"AND white_share < $w AND color_entropy >= $e",
+            {"w": cfg.white_threshold, "e": cfg.rl_min_color_entropy}).fetchone()[0]
+        log.info("curate rl quota: round %d rendered candidates %d..%d of %d, %d eligible (want %d)",
+                 round_no, start, stop, len(rows), found, cfg.rl_size)
+        start, round_no = stop, round_no + 1
+
+
+def _features_view(con, work: Path) -> None:
+    """`features`: each kept row's token count and render features (quota renders replace
+    the row's unrendered entry)."""
+    base = f"read_parquet('{_files(work, 'feats', 's-')}')"
+    if not list((work / "feats").glob("rl-*.parquet")):
+        con.execute(f"CREATE OR REPLACE TEMP VIEW features AS SELECT * FROM {base}")
+        return
+    rl = f"read_parquet('{_files(work, 'feats', 'rl-')}')"
+    con.execute(f"CREATE OR REPLACE TEMP VIEW features AS SELECT * FROM {base} WHERE row NOT IN "
+                f"(SELECT row FROM {rl}) UNION ALL SELECT * FROM {rl}")
+
 
 def dedupe(con: duckdb.DuckDBPyConnection, work: Path) -> None:
     """The first row (input order) of each content hash stays; the others are duplicates."""
@@ -330,8 +413,8 @@ def _slim(con, work: Path) -> pa.Table:
     """`SLIM_SCHEMA` rows of every kept row, in input order: no SVG text."""
     table = con.sql(
         f"SELECT p.row, p.sample_id, p.source, p.pool, f.n_tokens, f.rendered, f.render_ok, f.render_error, "
-        f"f.white_share, f.color_entropy, f.color_hist "
-        f"FROM read_parquet('{_files(work, 'prep')}') p JOIN read_parquet('{_files(work, 'feats')}') f USING (row) "
+        f"f.white_share, f.color_entropy, f.color_hist, f.rl_rank "
+        f"FROM read_parquet('{_files(work, 'prep')}') p JOIN features f USING (row) "
         f"ORDER BY p.row").to_arrow_table()
     return table.cast(SLIM_SCHEMA)
 
@@ -345,7 +428,7 @@ def write_samples(con, work: Path, path: Path) -> int:
         f"SELECT {cols} FROM (SELECT s.ord, s.split, s.cluster, p.*, f.n_tokens, f.color_entropy, f.white_share "
         f"FROM read_parquet('{work / 'selection.parquet'}') s "
         f"JOIN read_parquet('{_files(work, 'prep')}') p USING (row) "
-        f"JOIN read_parquet('{_files(work, 'feats')}') f USING (row)) ORDER BY ord"), path, SAMPLES_SCHEMA)
+        f"JOIN features f USING (row)) ORDER BY ord"), path, SAMPLES_SCHEMA)
 
 
 # per-row steps, in the order `prepare` records them (a step exists only where recorded)

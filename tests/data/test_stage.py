@@ -127,3 +127,24 @@ def test_only_rows_a_render_rule_decides_are_rendered(streamed, tmp_path):
     not_rendered = [r for r in part.to_pylist() if r["split"] == "train" and r["color_entropy"] is None]
     assert not_rendered and all(r["n_tokens"] < lean.curate.rl_min_tokens for r in not_rendered)
     assert set(split(full, "train")) <= set(split(part, "train"))
+
+
+def test_rl_quota_renders_candidates_until_the_quota_is_met(tmp_path, monkeypatch):
+    import rlrf.data.stage as stage
+
+    monkeypatch.setattr(stage, "RL_ROUND_MIN", 2)
+    rendered = []
+    real = stage.render_rows
+    monkeypatch.setattr(stage, "render_rows", lambda *a: rendered.append(len(a[2])) or real(*a))
+    outs = []
+    for shard_rows in (7, 25):
+        (tmp_path / str(shard_rows)).mkdir()
+        recipe = recipe_for(tmp_path / str(shard_rows), shard_rows=shard_rows, render_all_train=False,
+                            rl_render="quota", rl_min_tokens=60, rl_size=4)
+        run_curate(recipe, {}, tmp_path / str(shard_rows) / "out")
+        outs.append(pq.read_table(tmp_path / str(shard_rows) / "out" / "samples.parquet"))
+    assert outs[0].to_pylist() == outs[1].to_pylist()  # the order is seeded by content, not by shard
+    rl = [r for r in outs[0].to_pylist() if r["split"] == "rl"]
+    assert len(rl) == 4 and all(r["color_entropy"] >= 1.0 for r in rl)
+    n_candidates = sum(1 for r in outs[0].to_pylist() if r["split"] in ("rl", "train") and r["n_tokens"] <= 200)
+    assert sum(rendered) / 2 < n_candidates  # not every candidate was rendered
