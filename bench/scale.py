@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import threading
 import time
 from pathlib import Path
@@ -92,10 +93,13 @@ def tokenizer_dir(cache: Path) -> Path:
 
 
 class TreeRss:
-    """Peak resident memory of this process and of its whole process tree, sampled."""
+    """Peak resident memory of this process and of its whole process tree, and the CPU
+    seconds the tree used (per process, its last sample: the box is shared, so CPU time,
+    not wall time, is what scales to an idle machine), sampled."""
 
     def __init__(self, every_s: float = 0.25) -> None:
         self.peak_self = self.peak_tree = 0
+        self.cpu: dict[int, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(every_s,), daemon=True)
 
@@ -104,7 +108,12 @@ class TreeRss:
         while not self._stop.is_set():
             try:
                 own = me.memory_info().rss
-                tree = own + sum(c.memory_info().rss for c in me.children(recursive=True))
+                tree = own
+                for p in [me, *me.children(recursive=True)]:
+                    if p is not me:
+                        tree += p.memory_info().rss
+                    t = p.cpu_times()
+                    self.cpu[p.pid] = t.user + t.system
             except psutil.Error:
                 continue
             self.peak_self, self.peak_tree = max(self.peak_self, own), max(self.peak_tree, tree)
@@ -147,7 +156,8 @@ def run_once(recipe, out: Path, workers: int) -> dict:
             summary = run_curate(recipe, {}, out, map_shards=on_dask)
         wall = time.perf_counter() - t
     return {**summary, "wall_s": wall, "peak_rss_driver_gb": rss.peak_self / 2**30,
-            "peak_rss_tree_gb": rss.peak_tree / 2**30}
+            "peak_rss_tree_gb": rss.peak_tree / 2**30, "cpu_s": sum(rss.cpu.values()),
+            "load_avg": os.getloadavg()[0]}
 
 
 def agreement(data: Path, sizes=(32, 48, 64, 96, 128), n: int = 3000) -> None:
@@ -201,15 +211,20 @@ def main() -> None:
             base = base or r["wall_s"]
             phases = {k: round(v, 1) for k, v in r.items() if k.endswith("_s") and k not in ("wall_s", "total_s")}
             print(f"  {n:>9,} rows, {w} worker(s): {n / r['wall_s']:8,.0f} rows/s, wall {r['wall_s']:7.1f} s, "
-                  f"speed-up vs 1 worker {base / r['wall_s']:.2f}x, peak RSS driver {r['peak_rss_driver_gb']:.2f} GB "
-                  f"/ tree {r['peak_rss_tree_gb']:.2f} GB, {r['samples']:,} samples; phases {phases}", flush=True)
+                  f"speed-up vs 1 worker {base / r['wall_s']:.2f}x, {r['cpu_s'] / n * 1000:.2f} CPU-ms/row "
+                  f"(load avg {r['load_avg']:.1f} on {os.cpu_count()} cores), peak RSS driver "
+                  f"{r['peak_rss_driver_gb']:.2f} GB / tree {r['peak_rss_tree_gb']:.2f} GB, {r['samples']:,} samples; "
+                  f"phases {phases}", flush=True)
             results.append({"rows": n, "workers": w, **{k: v for k, v in r.items() if k != "notes"}})
     (args.cache / "results.json").write_text(json.dumps(results, indent=1))
     for w in args.workers:
         big = max((r for r in results if r["workers"] == w), key=lambda r: r["rows"])
         rate = big["rows"] / big["wall_s"]
+        cpu_per_row = big["cpu_s"] / big["rows"]
         print(f"extrapolated from {big['rows']:,} rows on {w} worker(s): {SVG_STACK_ROWS / rate / 60:.0f} min "
-              f"for 2.1M rows")
+              f"wall for 2.1M rows as measured; from CPU time on an idle box: "
+              f"{SVG_STACK_ROWS * cpu_per_row / 60 / 2:.0f} min on 2 cores, "
+              f"{SVG_STACK_ROWS * cpu_per_row / 60:.0f} core-min in all (divide by the cores added)")
 
 
 if __name__ == "__main__":

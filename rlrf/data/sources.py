@@ -111,13 +111,18 @@ def _svg_stack_columns(table: pa.Table, cfg: DataConfig, origin: str) -> pa.Tabl
         split = pc.if_else(pc.fill_null(is_test, False), TEST, TRAIN)
     source = origin.rstrip("/").split("/")[-1]
     svg, bad = _utf8(table[cfg.svg_column], origin, cfg.svg_column)
+
+    def own(column: str, default: pa.Array) -> pa.Array:
+        # a file that names each row's source / kind / licence (e.g. one set per icon family) keeps them
+        return pc.cast(table[column], pa.string()) if column in table.column_names else default
+
     out = pa.table({
         "sample_id": _utf8(table[cfg.id_column], origin, cfg.id_column, replace=True)[0],
-        "source": pa.array([source] * n, pa.string()),
-        "kind": pa.array(["svg_stack"] * n, pa.string()),
+        "source": own("source", pa.array([source] * n, pa.string())),
+        "kind": own("kind", pa.array(["svg_stack"] * n, pa.string())),
         "svg": svg,
         "caption": _utf8(caption, origin, cfg.caption_column or "caption", replace=True)[0],
-        "license": pa.nulls(n, pa.string()),
+        "license": own("license", pa.nulls(n, pa.string())),
         "source_split": split,
     })
     if bad:  # the rows stay, marked, so the funnel can say where they left
@@ -323,7 +328,7 @@ def plan_shards(cfg: DataConfig, shard_rows: int) -> list[ShardSpec]:
         if not path.exists():
             raise FileNotFoundError(f"data.path: {path} does not exist")
         name = str(path).rstrip("/").split("/")[-1]
-        if cfg.sources is None or name in cfg.sources:
+        if cfg.sources is None or name in cfg.sources or _has_source_column(path):
             if path.suffix == ".parquet" or path.is_dir():
                 _parquet_shards(cfg, path, shard_rows, specs)
             else:
@@ -437,7 +442,18 @@ def read_shard(cfg: DataConfig, spec: ShardSpec) -> pa.Table:
         keys = pa.array(spec.keys, pa.int64())
     else:
         keys = pa.array(np.arange(table.num_rows, dtype=np.int64) + spec.row_base)
-    return table.append_column("row", keys)
+    table = table.append_column("row", keys)
+    if cfg.sources is not None and spec.kind != "bundled":  # rows of a file that names its sources
+        table = table.filter(pc.is_in(table["source"], pa.array(cfg.sources, pa.string())))
+    return table
+
+
+def _has_source_column(path: Path) -> bool:
+    if path.suffix == ".parquet" or path.is_dir():
+        import pyarrow.dataset as pds
+
+        return "source" in pds.dataset(path, format="parquet").schema.names
+    return False
 
 
 def read_shard_ids(cfg: DataConfig, spec: ShardSpec) -> list[str | None]:
@@ -449,7 +465,8 @@ def read_shard_ids(cfg: DataConfig, spec: ShardSpec) -> list[str | None]:
         ids = _utf8(table[cfg.id_column], spec.origin, cfg.id_column, replace=True)[0]
         if spec.take is not None:
             ids = ids.take(pa.array(spec.take, pa.int64()))
-        return ids.to_pylist()
+        if cfg.sources is None:
+            return ids.to_pylist()
     return read_shard(cfg, spec)["sample_id"].to_pylist()
 
 
