@@ -148,3 +148,26 @@ def test_rl_quota_renders_candidates_until_the_quota_is_met(tmp_path, monkeypatc
     assert len(rl) == 4 and all(r["color_entropy"] >= 1.0 for r in rl)
     n_candidates = sum(1 for r in outs[0].to_pylist() if r["split"] in ("rl", "train") and r["n_tokens"] <= 200)
     assert sum(rendered) / 2 < n_candidates  # not every candidate was rendered
+
+
+def test_hostile_rows_never_crash_or_hang_a_shard(tmp_path):
+    import time
+
+    from tests.data.test_curate import HOSTILE
+
+    ids = [f"ok{i}" for i in range(6)] + list(HOSTILE)
+    svgs = [colourful(i) for i in range(6)] + list(HOSTILE.values())
+    pq.write_table(pa.table({"Filename": ids, "Svg": svgs}), tmp_path / "h.parquet", row_group_size=3)
+    recipe = parse_recipe({"name": "h", "data": {"source": "local", "path": str(tmp_path / "h.parquet")},
+                           "curate": {"render_size": 32, "hard_min_tokens": 0, "hard_min_color_entropy": 0,
+                                      "test_hard_size": 2, "rl_min_tokens": 0, "rl_size": 2, "test_fraction": 0.2,
+                                      "max_svg_chars": 250_000, "shard_rows": 3},
+                           "render": {"timeout_s": 2, "workers": 2}, "tokenizer": {"vocab_size": 300}})
+    t = time.time()
+    run_curate(recipe, {}, tmp_path / "out")
+    assert time.time() - t < 120
+    kept = set(pq.read_table(tmp_path / "out" / "samples.parquet")["sample_id"].to_pylist())
+    dropped = {r["sample_id"]: r["filter"] for r in pq.read_table(tmp_path / "out" / "funnel.parquet").to_pylist()
+               if not r["kept"]}
+    assert not kept & set(HOSTILE) and set(HOSTILE) <= set(dropped)
+    assert dropped["empty"] == "empty" and dropped["external"] == "external_image"
