@@ -178,12 +178,15 @@ def duplicate_ids(recipe: Recipe, specs: list[ShardSpec], work: Path) -> frozens
     ids_file = work / "ids.json"
     if ids_file.exists():
         return frozenset(json.loads(ids_file.read_text()))
-    from collections import Counter
-
-    counts: Counter = Counter()
-    for spec in specs:
-        counts.update(i for i in read_shard_ids(recipe.data, spec) if i is not None)
-    dups = sorted(i for i, c in counts.items() if c > 1)
+    ids = pa.chunked_array([pa.array(read_shard_ids(recipe.data, spec), pa.string()) for spec in specs],
+                           type=pa.string())
+    con = duckdb.connect()
+    try:  # an Arrow column and a DuckDB GROUP BY: no Python object per id
+        con.register("ids", pa.table({"id": ids}))
+        dups = [r[0] for r in con.execute("SELECT id FROM ids WHERE id IS NOT NULL GROUP BY id "
+                                          "HAVING count(*) > 1 ORDER BY id").fetchall()]
+    finally:
+        con.close()
     from rlrf.artifacts import atomic_write_bytes
 
     atomic_write_bytes(ids_file, json.dumps(dups).encode())
