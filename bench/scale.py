@@ -128,13 +128,14 @@ class TreeRss:
         self._thread.join()
 
 
-def bench_recipe(data: Path, tok: Path, render_size: int, shard_rows: int):
+def bench_recipe(data: Path, tok: Path, render_size: int, shard_rows: int, rl_size: int | None = None):
     """The paper recipe's curation rules (qwen2.5-vl-3b.yaml) on the local synthetic file."""
     return load_recipe("qwen2.5-vl-3b", overrides={
         "data.source": "local", "data.path": str(data), "data.split_column": "split", "data.svg_column": "Svg",
         "data.id_column": "Filename", "data.include_bundled": False, "tokenizer.name_or_path": str(tok),
         "curate.cluster": {"k": 50, "features": "color_hist"}, "curate.render_size": render_size,
         "curate.shard_rows": shard_rows, "render.workers": 1, "render.timeout_s": 10,
+        **({"curate.rl_size": rl_size} if rl_size else {}),
     })
 
 
@@ -192,6 +193,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--render-size", type=int, default=224)
     ap.add_argument("--shard-rows", type=int, default=20_000)
+    ap.add_argument("--rl-size", type=int, default=None,
+                    help="RL quota (paper recipe: 20000); its renders do not grow with the input")
     ap.add_argument("--cache", type=Path, default=Path("artifacts/bench_scale"))
     ap.add_argument("--agreement", action="store_true", help="only measure render-size agreement")
     args = ap.parse_args()
@@ -204,7 +207,7 @@ def main() -> None:
         t = time.perf_counter()
         data = generate(n, args.cache / f"rows_{n}.parquet")
         print(f"{n:,} synthetic rows ready ({time.perf_counter() - t:.0f} s, {data.stat().st_size / 2**20:.0f} MiB)")
-        recipe = bench_recipe(data, tok, args.render_size, args.shard_rows)
+        recipe = bench_recipe(data, tok, args.render_size, args.shard_rows, args.rl_size)
         base = None
         for w in args.workers:
             r = run_once(recipe, args.cache / f"out_{n}_{w}", w)
@@ -213,7 +216,8 @@ def main() -> None:
             print(f"  {n:>9,} rows, {w} worker(s): {n / r['wall_s']:8,.0f} rows/s, wall {r['wall_s']:7.1f} s, "
                   f"speed-up vs 1 worker {base / r['wall_s']:.2f}x, {r['cpu_s'] / n * 1000:.2f} CPU-ms/row "
                   f"(load avg {r['load_avg']:.1f} on {os.cpu_count()} cores), peak RSS driver "
-                  f"{r['peak_rss_driver_gb']:.2f} GB / tree {r['peak_rss_tree_gb']:.2f} GB, {r['samples']:,} samples; "
+                  f"{r['peak_rss_driver_gb']:.2f} GB / tree {r['peak_rss_tree_gb']:.2f} GB, {r['samples']:,} samples, "
+                  f"{r['renders']:,} renders; "
                   f"phases {phases}", flush=True)
             results.append({"rows": n, "workers": w, **{k: v for k, v in r.items() if k != "notes"}})
     (args.cache / "results.json").write_text(json.dumps(results, indent=1))

@@ -117,11 +117,12 @@ def run_curate(recipe: Recipe, upstream: dict[str, Path], out_dir: Path,
         build_tokenizer(con, recipe, tok_dir, work)
         times["tokenizer_s"] = _lap(t)
         t = time.perf_counter()
-        map_shards(feature_shard, [(recipe, s.index, str(work), str(tok_dir)) for s in specs], "features")
+        feats = map_shards(feature_shard, [(recipe, s.index, str(work), str(tok_dir)) for s in specs], "features")
+        renders = sum(f.get("rendered", 0) for f in feats)
         times["features_s"] = _lap(t)
         if recipe.curate.rl_render == "quota":
             t = time.perf_counter()
-            render_rl_quota(con, recipe, work, map_shards)
+            renders += render_rl_quota(con, recipe, work, map_shards)
             times["rl_render_s"] = _lap(t)
         _features_view(con, work)
         t = time.perf_counter()
@@ -144,7 +145,7 @@ def run_curate(recipe: Recipe, upstream: dict[str, Path], out_dir: Path,
     n_raw = sum(s["rows_in"] for s in prep_stats)
     log.info("curate: %d raw rows -> %d samples (%d funnel rows)", n_raw, n_samples, n_funnel)
     total = sum(times.values())
-    return {"raw_rows": n_raw, "samples": n_samples, "funnel_rows": n_funnel, "shards": len(specs),
+    return {"raw_rows": n_raw, "samples": n_samples, "funnel_rows": n_funnel, "shards": len(specs), "renders": renders,
             **times, "total_s": total, "rows_per_s": n_raw / total if total else 0.0, "notes": notes}
 
 
@@ -312,7 +313,7 @@ def render_rows(recipe: Recipe, index: int, ranks: dict[int, int], work: str, ta
 
 # --- steps across shards (DuckDB over the shard files) ------------------------------------
 
-def render_rl_quota(con, recipe: Recipe, work: Path, map_shards: MapShards) -> None:
+def render_rl_quota(con, recipe: Recipe, work: Path, map_shards: MapShards) -> int:
     """`curate.rl_render: quota`: order the train pool's RL candidates by a seeded hash of
     their content (the same order whatever the sharding), render them round by round, each
     round sized from the eligible share seen so far, until rl_size rows are eligible (render
@@ -328,7 +329,7 @@ def render_rl_quota(con, recipe: Recipe, work: Path, map_shards: MapShards) -> N
         params={"pool": TRAIN_POOL, "lo": cfg.rl_min_tokens, "hi": cap, "seed": recipe.seed},
     ).to_arrow_table()
     rows, shards = cands["row"].to_numpy(), cands["shard"].to_numpy()
-    start, found, round_no = 0, 0, 0
+    start, found, round_no, rendered = 0, 0, 0, 0
     while found < cfg.rl_size and start < len(rows):
         share = found / start if start else 1.0
         want = cfg.rl_size - found
@@ -337,8 +338,9 @@ def render_rl_quota(con, recipe: Recipe, work: Path, map_shards: MapShards) -> N
         by_shard: dict[int, dict[int, int]] = {}
         for rank in range(start, stop):
             by_shard.setdefault(int(shards[rank]), {})[int(rows[rank])] = rank
-        map_shards(render_rows, [(recipe, i, r, str(work), f"{round_no:03d}") for i, r in sorted(by_shard.items())],
-                   f"rl-render-{round_no}")
+        done = map_shards(render_rows, [(recipe, i, r, str(work), f"{round_no:03d}")
+                                        for i, r in sorted(by_shard.items())], f"rl-render-{round_no}")
+        rendered += sum(d.get("rows", 0) for d in done)
         found = con.execute(
             f"SELECT count(*) FROM read_parquet('{_files(work, 'feats', 'rl-')}') WHERE render_ok "
             f"AND white_share < $w AND color_entropy >= $e",
@@ -346,6 +348,7 @@ def render_rl_quota(con, recipe: Recipe, work: Path, map_shards: MapShards) -> N
         log.info("curate rl quota: round %d rendered candidates %d..%d of %d, %d eligible (want %d)",
                  round_no, start, stop, len(rows), found, cfg.rl_size)
         start, round_no = stop, round_no + 1
+    return rendered
 
 
 def _features_view(con, work: Path) -> None:
