@@ -212,7 +212,8 @@ def main() -> None:
         for w in args.workers:
             r = run_once(recipe, args.cache / f"out_{n}_{w}", w)
             base = base or r["wall_s"]
-            phases = {k: round(v, 1) for k, v in r.items() if k.endswith("_s") and k not in ("wall_s", "total_s")}
+            phases = {k: round(v, 1) for k, v in r.items()
+                      if k.endswith("_s") and k not in ("wall_s", "total_s", "rows_per_s", "cpu_s")}
             print(f"  {n:>9,} rows, {w} worker(s): {n / r['wall_s']:8,.0f} rows/s, wall {r['wall_s']:7.1f} s, "
                   f"speed-up vs 1 worker {base / r['wall_s']:.2f}x, {r['cpu_s'] / n * 1000:.2f} CPU-ms/row "
                   f"(load avg {r['load_avg']:.1f} on {os.cpu_count()} cores), peak RSS driver "

@@ -237,11 +237,17 @@ def _tokenizer(path: str):
 
 def count_tokens_batched(tokenizer, texts: list[str], batch: int = TOKEN_BATCH) -> np.ndarray:
     """Token counts (no special tokens) in batches of `batch` texts: the encodings of one
-    batch at a time (~120 B per token) instead of the whole pool's."""
+    batch at a time (~120 B per token) instead of the whole pool's. A fast tokenizer's Rust
+    backend encodes without offsets (`encode_batch_fast`, ~15% less CPU than `__call__`)."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    fast = getattr(backend, "encode_batch_fast", None)
     out = np.zeros(len(texts), dtype=np.int32)
     for lo in range(0, len(texts), batch):
-        enc = tokenizer(texts[lo:lo + batch], add_special_tokens=False)["input_ids"]
-        out[lo:lo + batch] = [len(ids) for ids in enc]
+        part = texts[lo:lo + batch]
+        if fast is not None:
+            out[lo:lo + batch] = [len(e.ids) for e in fast(part, add_special_tokens=False)]
+        else:
+            out[lo:lo + batch] = [len(ids) for ids in tokenizer(part, add_special_tokens=False)["input_ids"]]
     return out
 
 
