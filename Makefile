@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 RECIPE ?= tiny
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint venv system-deps bench reliability clean-artifacts
+.PHONY: run test lint venv system-deps bench bench-scale iconify reliability clean-artifacts
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -36,6 +36,16 @@ reliability: $(STAMP) system-deps
 bench: $(STAMP)
 	$(BIN)/python bench/curation.py
 	$(BIN)/python bench/rewards.py
+	$(BIN)/python bench/render_cache.py --gpus 4 8
+
+# the whole curate stage on generated SVG-Stack-shaped inputs (50k and 200k rows; long)
+bench-scale: $(STAMP)
+	$(BIN)/python bench/scale.py
+
+# a real 381K-icon corpus through the same curate stage (npm pack @iconify/json; not committed)
+iconify: $(STAMP) system-deps
+	$(BIN)/python scripts/fetch_iconify.py
+	$(BIN)/rlrf run --recipe iconify --stages curate
 
 clean-artifacts:
 	rm -rf artifacts

@@ -130,9 +130,27 @@ class CurateConfig(Section):
     test_size: int = Field(0, ge=0, description="rows sampled into the plain `test` split")
     ood_size: int = Field(200, ge=0, description="rows per OOD split")
     cluster: ClusterConfig = ClusterConfig()
-    shard_rows: int = Field(2_000, gt=0, description="rows per render-filter task")
+    render_all_train: bool = Field(
+        True, description="render every train-pool row, so broken / white_background also drop SFT rows; "
+        "False renders only the rows a render rule decides (test_hard, test, OOD candidates and the train "
+        "pool's RL candidates, rl_min_tokens..rl cap), as the paper's SFT set is SVG-Stack after the cheap filters"
+    )
+    rl_render: Literal["all", "quota"] = Field(
+        "all", description="all: render every RL candidate and draw rl_size of the eligible ones at random (the "
+        "rule as stated); quota: render candidates in a seeded random order until rl_size are eligible and take "
+        "those (a uniform sample of the eligible rows as well, other rows than `all`; renders about rl_size / "
+        "eligible share instead of every candidate). quota needs render_all_train off"
+    )
+    shard_rows: int = Field(2_000, gt=0, description="rows per shard: bounds the stage's memory (streaming curation)")
     task_runner: Literal["thread", "process", "dask", "ray"] = "thread"
     task_runner_address: str | None = Field(None, description="Dask scheduler / Ray address for a cluster")
+
+
+    @model_validator(mode="after")
+    def _quota_renders_only_candidates(self) -> CurateConfig:
+        if self.rl_render == "quota" and self.render_all_train:
+            raise ValueError("curate.rl_render: quota renders RL candidates on demand; set render_all_train: false")
+        return self
 
 
 class TokenizerConfig(Section):

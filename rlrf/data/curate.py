@@ -26,7 +26,7 @@ from rlrf.config import CurateConfig, DataConfig
 from rlrf.data.clean import strip_active_content
 from rlrf.data.filters import cheap_filters
 from rlrf.data.funnel import Funnel
-from rlrf.data.normalize import round_decimals, strip_xml_header, svg_hash_and_first
+from rlrf.data.normalize import first_of_hash, round_decimals, strip_xml_header, svg_hash
 from rlrf.data.splits import hash_buckets, kmeans_labels, random_sample, stratified_sample
 
 SAMPLES_SCHEMA = pa.schema([
@@ -53,64 +53,89 @@ TRAIN_POOL, EVAL_POOL, TEST_POOL = "train_pool", "eval_pool", "test_pool"
 
 def prepare(raw: pa.Table, cfg: CurateConfig, funnel: Funnel) -> pa.Table:
     """Normalise and apply cheap filters (the 2.1M -> 1.7M step); adds a `hash` column."""
-    raw = check_rows(raw, funnel)
+    rows = prepare_rows(raw, cfg, funnel)
+    first = first_of_hash(rows["hash"])
+    dup = pc.invert(first)
+    _record(funnel, rows, "dedupe", dup, reasons=pc.if_else(dup, "duplicate", "pass"))
+    return rows.filter(first)
+
+
+def prepare_rows(raw: pa.Table, cfg: CurateConfig, funnel: Funnel, duplicate_ids: set[str] | None = None,
+                 shard: bool = False) -> pa.Table:
+    """Every per-row step of `prepare` (row check, normalise, active content, grid redraw,
+    cheap filters, content hash); dedupe is the one step across rows. On a shard
+    (`shard=True`) the ids repeated anywhere in the input come in `duplicate_ids`, and
+    row_check / active_content are recorded for every row (the whole run drops them
+    again when no row anywhere needed them, as `prepare` records them only then)."""
+    raw = check_rows(raw, funnel, duplicate_ids, always_record=shard)
     svg = strip_xml_header(raw["svg"])
     svg = round_decimals(svg, cfg.round_decimals)
     rows = raw.set_column(raw.schema.get_field_index("svg"), "svg", svg)
-    rows = _strip_active_content(rows, funnel)
+    rows = _strip_active_content(rows, funnel, always_record=shard)
     if cfg.grid is not None:
         rows = redraw_on_grid(rows, cfg, funnel)
     for name, column, drop_fn in cheap_filters(cfg):
         dropped = drop_fn(rows[column])
-        funnel.record(rows["sample_id"], rows["source"], name, dropped)
+        _record(funnel, rows, name, dropped)
         rows = rows.filter(pc.invert(dropped))
-    hashes, first = svg_hash_and_first(rows["svg"])
-    dup = pc.invert(first)
-    funnel.record(rows["sample_id"], rows["source"], "dedupe", dup,
-                  reasons=pc.if_else(dup, "duplicate", "pass"))
-    return rows.append_column("hash", hashes).filter(first)
+    return rows.append_column("hash", svg_hash(rows["svg"]))
 
 
-def check_rows(raw: pa.Table, funnel: Funnel) -> pa.Table:
+def _record(funnel: Funnel, rows: pa.Table, name: str, dropped, reasons=None, ids=None) -> None:
+    """Funnel rows for `rows`, with their order key `row` when the table has one."""
+    order = rows["row"] if "row" in rows.column_names else None
+    funnel.record(rows["sample_id"] if ids is None else ids, rows["source"], name, dropped, reasons=reasons,
+                  order=order)
+
+
+def check_rows(raw: pa.Table, funnel: Funnel, duplicate_ids: set[str] | None = None,
+               always_record: bool = False) -> pa.Table:
     """Rows a loader could not read (`error`, e.g. invalid_utf8) and rows without a
     sample_id leave here, named in the funnel; rows sharing a sample_id with different
     SVG text get distinct ids (`<id>~<content hash>`), so no row is ever joined to
-    another's features. Recorded only when some row needs it."""
+    another's features. Recorded only when some row needs it. `duplicate_ids`: ids
+    repeated in the whole input (a shard sees only part of it); None = count them here."""
     n = raw.num_rows
     errors = raw["error"].to_pylist() if "error" in raw.column_names else [None] * n
     if "error" in raw.column_names:
         raw = raw.drop_columns(["error"])
     ids = raw["sample_id"].to_pylist()
     reasons = [e or ("null_sample_id" if i is None else "pass") for e, i in zip(errors, ids, strict=True)]
-    counts = Counter(i for i, r in zip(ids, reasons, strict=True) if r == "pass")
-    if all(r == "pass" for r in reasons) and all(c == 1 for c in counts.values()):
+    if duplicate_ids is None:
+        counts = Counter(i for i, r in zip(ids, reasons, strict=True) if r == "pass")
+        duplicate_ids = {i for i, c in counts.items() if c > 1}
+    if all(r == "pass" for r in reasons) and not (duplicate_ids and duplicate_ids & set(ids)):
+        if always_record:
+            _record(funnel, raw, "row_check", pa.repeat(pa.scalar(False), n), reasons=reasons, ids=ids)
         return raw
     svgs = raw["svg"].to_pylist()
     new_ids = list(ids)
     for k, (i, r) in enumerate(zip(ids, reasons, strict=True)):
-        if r == "pass" and counts[i] > 1:
+        if r == "pass" and i in duplicate_ids:
             new_ids[k] = f"{i}~{hashlib.sha256((svgs[k] or '').encode()).hexdigest()[:10]}"
             reasons[k] = "rekeyed_duplicate_id"
     dropped = [r not in ("pass", "rekeyed_duplicate_id") for r in reasons]
     log.warning("curate: %d rows dropped (%s), %d re-keyed (duplicate sample_id)", sum(dropped),
                 dict(Counter(r for r, d in zip(reasons, dropped, strict=True) if d)),
                 reasons.count("rekeyed_duplicate_id"))
-    funnel.record(ids, raw["source"], "row_check", dropped, reasons=reasons)
+    _record(funnel, raw, "row_check", dropped, reasons=reasons, ids=ids)
     raw = raw.set_column(raw.schema.get_field_index("sample_id"), "sample_id", pa.array(new_ids, pa.string()))
     return raw.filter(pa.array([not d for d in dropped]))
 
 
-def _strip_active_content(rows: pa.Table, funnel: Funnel) -> pa.Table:
+def _strip_active_content(rows: pa.Table, funnel: Funnel, always_record: bool = False) -> pa.Table:
     """Scripts and event handlers never reach a stored SVG (`rlrf.data.clean`)."""
     fixed = strip_active_content(rows["svg"])
     if not fixed:
+        if always_record:
+            _record(funnel, rows, "active_content", pa.repeat(pa.scalar(False), rows.num_rows))
         return rows
     svgs = rows["svg"].to_pylist()
     reasons = ["pass"] * rows.num_rows
     for i, (svg, error) in fixed.items():
         svgs[i], reasons[i] = svg, error or "stripped"
     dropped = [r.startswith("active_content:") for r in reasons]
-    funnel.record(rows["sample_id"], rows["source"], "active_content", dropped, reasons=reasons)
+    _record(funnel, rows, "active_content", dropped, reasons=reasons)
     rows = rows.set_column(rows.schema.get_field_index("svg"), "svg", pa.array(svgs, pa.string()))
     return rows.filter(pa.array([not d for d in dropped]))
 
@@ -136,7 +161,7 @@ def redraw_on_grid(rows: pa.Table, cfg: CurateConfig, funnel: Funnel) -> pa.Tabl
     for i, a, b in zip(todo, before, after, strict=True):
         reasons[i] = "pass" if render_distance(a, b) <= cfg.grid_max_distance else "grid_lossy"
     dropped = [r != "pass" for r in reasons]
-    funnel.record(rows["sample_id"], rows["source"], "grid", dropped, reasons=reasons)
+    _record(funnel, rows, "grid", dropped, reasons=reasons)
     svg = pa.array([s if r == "pass" else o for s, o, r in zip(redrawn, originals, reasons, strict=True)],
                    pa.string())
     rows = rows.set_column(rows.schema.get_field_index("svg"), "svg", svg)
@@ -149,6 +174,14 @@ def route(rows: pa.Table, data: DataConfig, cfg: CurateConfig, funnel: Funnel) -
     `test` pool; train / RL rows never come from the test split. Rows of a split-less
     source go to the eval / plain-test / train pool by hash bucket. The funnel's `route`
     reason says which rule placed each row: `<pool>:source_split:<split>`, `<pool>:hash_bucket`."""
+    pools, reasons = route_rows(rows, data, cfg)
+    _record(funnel, rows, "route", pa.repeat(pa.scalar(False), rows.num_rows), reasons=reasons)
+    return {p: rows.filter(pc.equal(pools, p)) for p in sorted(set(pools.to_pylist()))}
+
+
+def route_rows(rows: pa.Table, data: DataConfig, cfg: CurateConfig) -> tuple[pa.Array, pa.Array]:
+    """(pool, funnel reason) of each row; a function of the row alone (source, source
+    split, content hash), so shards route their rows independently."""
     sources = rows["source"].to_pylist()
     splits = (rows["source_split"].to_pylist() if "source_split" in rows.column_names
               else [None] * rows.num_rows)
@@ -172,112 +205,187 @@ def route(rows: pa.Table, data: DataConfig, cfg: CurateConfig, funnel: Funnel) -
         else:
             pools.append(names[b])
             reasons.append(f"{names[b]}:hash_bucket")
-    funnel.record(rows["sample_id"], rows["source"], "route", [False] * len(pools), reasons=reasons)
-    out = {}
-    pool_arr = pa.array(pools, pa.string())
-    for p in sorted(set(pools)):
-        out[p] = rows.filter(pc.equal(pool_arr, p))
-    return out
+    return pa.array(pools, pa.string()), pa.array(reasons, pa.string())
+
+
+# The columns `select_rows` reads: one row per routed, deduplicated SVG (no SVG text).
+SLIM_SCHEMA = pa.schema([
+    ("row", pa.int64()),
+    ("sample_id", pa.string()),
+    ("source", pa.string()),
+    ("pool", pa.string()),
+    ("n_tokens", pa.int32()),
+    ("rendered", pa.bool_()),
+    ("render_ok", pa.bool_()),
+    ("render_error", pa.string()),
+    ("white_share", pa.float32()),
+    ("color_entropy", pa.float32()),
+    ("color_hist", pa.list_(pa.float32())),
+    ("rl_rank", pa.int64()),  # position in the seeded render order of RL candidates (rl_render: quota)
+])
+
+SELECTION_SCHEMA = pa.schema([("row", pa.int64()), ("split", pa.string()), ("cluster", pa.int32())])
 
 
 def select(pools: dict[str, pa.Table], features: pa.Table, n_tokens: dict[str, int],
            cfg: CurateConfig, seed: int, funnel: Funnel,
            embeddings: dict[str, list[float]] | None = None) -> pa.Table:
-    """Apply render/token filters per pool and sample the final splits. `embeddings`
+    """Apply render/token filters per pool and sample the final splits (in memory: the
+    streaming stage, `rlrf.data.stage`, calls `select_rows` on its slim table). `embeddings`
     (e.g. DINOv2 of eval-pool rows) replace colour histograms for the test_hard clusters."""
-    feats = {r["sample_id"]: r for r in features.to_pylist()}
-    parts = []
-    for pool, rows in sorted(pools.items()):
-        rows = _with_features(rows, feats, n_tokens)
-        rows = _drop(rows, funnel, "broken", lambda r: not r["render_ok"],
-                     lambda r: f"render_failed:{r['render_error']}")
-        rows = _drop(rows, funnel, "white_background", lambda r: r["white_share"] >= cfg.white_threshold)
+    names = sorted(pools)
+    rows = pa.concat_tables([pools[p].append_column("pool", pa.repeat(pa.scalar(p, pa.string()), pools[p].num_rows))
+                             for p in names], promote_options="default") if names else None
+    if rows is None or rows.num_rows == 0:
+        return SAMPLES_SCHEMA.empty_table()
+    if "row" in rows.column_names:
+        rows = rows.drop_columns(["row"])
+    rows = rows.append_column("row", pa.array(np.arange(rows.num_rows, dtype=np.int64)))
+    feats = features.to_pydict()
+    at = {sid: i for i, sid in enumerate(feats["sample_id"])}
+    idx = [at[s] for s in rows["sample_id"].to_pylist()]
+    slim = pa.table({
+        "row": rows["row"], "sample_id": rows["sample_id"], "source": rows["source"], "pool": rows["pool"],
+        "n_tokens": pa.array([n_tokens[s] for s in rows["sample_id"].to_pylist()], pa.int32()),
+        "rendered": pa.repeat(pa.scalar(True), rows.num_rows),
+        **{c: features[c].take(pa.array(idx, pa.int64())) for c in
+           ("render_ok", "render_error", "white_share", "color_entropy", "color_hist")},
+        "rl_rank": pa.nulls(rows.num_rows, pa.int64()),
+    }, schema=SLIM_SCHEMA)
+    sel = select_rows(slim, cfg, seed, funnel, embeddings)
+    take = sel["row"]
+    out = rows.take(take)
+    sizes = [viewbox_size(s) for s in out["svg"].to_pylist()]
+    picked = slim.take(take)
+    cols = {
+        "sample_id": out["sample_id"], "source": out["source"], "kind": out["kind"], "split": sel["split"],
+        "svg": out["svg"], "hash": out["hash"], "n_tokens": picked["n_tokens"],
+        "width": pa.array([w for w, _ in sizes], pa.float32()), "height": pa.array([h for _, h in sizes], pa.float32()),
+        "color_entropy": picked["color_entropy"], "white_share": picked["white_share"], "cluster": sel["cluster"],
+        "caption": out["caption"], "license": out["license"],
+    }
+    return pa.table({f.name: pc.cast(cols[f.name], f.type) for f in SAMPLES_SCHEMA}, schema=SAMPLES_SCHEMA)
+
+
+def select_rows(slim: pa.Table, cfg: CurateConfig, seed: int, funnel: Funnel,
+                embeddings: dict[str, list[float]] | None = None) -> pa.Table:
+    """The render/token rules and the samplers over `SLIM_SCHEMA` rows (sorted by `row`),
+    vectorised: -> `SELECTION_SCHEMA` rows in the order of the samples table (pools by
+    name; in the train pool the RL rows first). Rows not rendered (`rendered` false: SFT
+    rows when `curate.render_all_train` is off) skip the render filters."""
+    parts: list[pa.Table] = []
+    for pool in sorted(set(slim["pool"].to_pylist())):
+        rows = slim.filter(pc.equal(slim["pool"], pool))
+        rendered = _np(rows["rendered"], False)
+        rows = _vdrop(rows, funnel, "broken", ~_np(rows["render_ok"], True),
+                      reasons=pc.binary_join_element_wise("render_failed:", pc.fill_null(rows["render_error"], ""), ""),
+                      among=rendered)
+        rows = _vdrop(rows, funnel, "white_background",
+                      _f64(rows["white_share"]) >= cfg.white_threshold, among=_np(rows["rendered"], False))
         if pool == EVAL_POOL:
             parts.append(_select_test_hard(rows, cfg, seed, funnel, embeddings))
         elif pool == TRAIN_POOL:
-            parts.append(_select_train_rl(rows, cfg, seed, funnel))
+            parts.extend(_select_train_rl(rows, cfg, seed, funnel))
         elif pool == TEST_POOL:
             rows = _drop_too_long(rows, cfg, funnel)
             parts.append(_sample(rows, "test", cfg.test_size, seed, funnel))
         else:
             parts.append(_sample(rows, pool, cfg.ood_size, seed, funnel))
-    return pa.Table.from_pylist([r for part in parts for r in part], schema=SAMPLES_SCHEMA)
+    if not parts:
+        return SELECTION_SCHEMA.empty_table()
+    return pa.concat_tables([p.cast(SELECTION_SCHEMA) for p in parts])
 
 
-def _select_test_hard(rows: list[dict], cfg: CurateConfig, seed: int, funnel: Funnel,
-                      embeddings: dict[str, list[float]] | None) -> list[dict]:
-    rows = _drop(rows, funnel, "low_color_entropy", lambda r: r["color_entropy"] < cfg.hard_min_color_entropy)
-    rows = _drop(rows, funnel, "short", lambda r: r["n_tokens"] < cfg.hard_min_tokens)
+def _select_test_hard(rows: pa.Table, cfg: CurateConfig, seed: int, funnel: Funnel,
+                      embeddings: dict[str, list[float]] | None) -> pa.Table:
+    rows = _vdrop(rows, funnel, "low_color_entropy", _f64(rows["color_entropy"]) < cfg.hard_min_color_entropy)
+    rows = _vdrop(rows, funnel, "short", _f64(rows["n_tokens"]) < cfg.hard_min_tokens)
+    ids = rows["sample_id"].to_pylist()
     if embeddings:
-        rows = _drop(rows, funnel, "no_embedding", lambda r: r["sample_id"] not in embeddings)
-    vectors = [embeddings[r["sample_id"]] if embeddings else r["_hist"] for r in rows]
-    feats = np.array(vectors, dtype=np.float32).reshape(len(rows), -1)
+        rows = _vdrop(rows, funnel, "no_embedding", np.array([s not in embeddings for s in ids], bool))
+        ids = rows["sample_id"].to_pylist()
+    vectors = [embeddings[s] for s in ids] if embeddings else rows["color_hist"].to_pylist()
+    feats = np.array(vectors, dtype=np.float32).reshape(len(ids), -1)
     labels = kmeans_labels(feats, cfg.cluster.k, seed)
-    for r, c in zip(rows, labels, strict=True):
-        r["cluster"] = int(c)
-    keep = set(stratified_sample(labels, cfg.test_hard_size, seed).tolist())
-    rows = _drop(rows, funnel, "quota_test_hard", lambda r: r["_i"] not in keep, reindex=False)
+    keep = np.zeros(len(ids), bool)
+    keep[stratified_sample(labels, cfg.test_hard_size, seed)] = True
+    rows = rows.append_column("cluster", pa.array(labels.astype(np.int32), pa.int32()))
+    rows = _vdrop(rows, funnel, "quota_test_hard", ~keep)
     return _assign(rows, "test_hard")
 
 
-def _sample(rows: list[dict], split: str, size: int, seed: int, funnel: Funnel) -> list[dict]:
-    keep = set(random_sample(len(rows), size, seed).tolist())
-    rows = _drop(rows, funnel, f"quota_{split}", lambda r: r["_i"] not in keep, reindex=False)
-    return _assign(rows, split)
+def _sample(rows: pa.Table, split: str, size: int, seed: int, funnel: Funnel) -> pa.Table:
+    keep = np.zeros(rows.num_rows, bool)
+    keep[random_sample(rows.num_rows, size, seed)] = True
+    return _assign(_vdrop(rows, funnel, f"quota_{split}", ~keep), split)
 
 
-def _drop_too_long(rows: list[dict], cfg: CurateConfig, funnel: Funnel) -> list[dict]:
+def _drop_too_long(rows: pa.Table, cfg: CurateConfig, funnel: Funnel) -> pa.Table:
     if cfg.train_max_tokens is None:
         return rows
     cap = cfg.train_max_tokens
-    return _drop(rows, funnel, "too_long", lambda r: r["n_tokens"] > cap, lambda r: f"too_long:{r['n_tokens']}>{cap}")
+    n = _np(rows["n_tokens"], 0)
+    reasons = pa.array([f"too_long:{k}>{cap}" for k in n.tolist()], pa.string()) if (n > cap).any() else None
+    return _vdrop(rows, funnel, "too_long", n > cap, reasons=reasons)
 
 
-def _select_train_rl(rows: list[dict], cfg: CurateConfig, seed: int, funnel: Funnel) -> list[dict]:
+def _select_train_rl(rows: pa.Table, cfg: CurateConfig, seed: int, funnel: Funnel) -> list[pa.Table]:
     """The RL set (high colour entropy, long enough, short enough for a roll-out to finish
     within `rl_max_tokens`) is drawn first; the rest is the SFT set, whose SVGs must fit
     the SFT context: longer ones leave through the `too_long` filter (never truncated by
     the trainer, never dropped silently)."""
+    n_tok = _np(rows["n_tokens"], 0)
+    eligible = np.flatnonzero(rl_candidates(n_tok, cfg) & (_f64(rows["color_entropy"]) >= cfg.rl_min_color_entropy))
+    picked = np.zeros(rows.num_rows, bool)
+    if cfg.rl_render == "quota":  # the first rl_size eligible rows of the seeded render order
+        rank = _np(rows["rl_rank"], np.iinfo(np.int64).max)[eligible]
+        picked[eligible[np.argsort(rank, kind="stable")[:cfg.rl_size]]] = True
+    else:
+        picked[eligible[random_sample(len(eligible), cfg.rl_size, seed)]] = True
+    _record(funnel, rows, "rl_select", pa.repeat(pa.scalar(False), rows.num_rows),
+            reasons=pa.array(np.where(picked, "rl", "train").tolist(), pa.string()))
+    rl = rows.filter(pa.array(picked))
+    sft = _drop_too_long(rows.filter(pa.array(~picked)), cfg, funnel)
+    return [_assign(rl, "rl"), _assign(sft, "train")]
+
+
+def rl_candidates(n_tokens: np.ndarray, cfg: CurateConfig) -> np.ndarray:
+    """Rows long enough for the RL set and short enough for a roll-out to finish: the
+    only train-pool rows a render rule decides about."""
     rl_cap = cfg.rl_max_tokens or cfg.train_max_tokens
-    eligible = [i for i, r in enumerate(rows)
-                if r["color_entropy"] >= cfg.rl_min_color_entropy and r["n_tokens"] >= cfg.rl_min_tokens
-                and (rl_cap is None or r["n_tokens"] <= rl_cap)]
-    picked = {eligible[i] for i in random_sample(len(eligible), cfg.rl_size, seed)}
-    splits = ["rl" if i in picked else "train" for i in range(len(rows))]
-    funnel.record([r["sample_id"] for r in rows], [r["source"] for r in rows], "rl_select",
-                  [False] * len(rows), reasons=splits)
-    rl = [dict(r, split="rl") for i, r in enumerate(rows) if i in picked]
-    sft = _drop_too_long([r for i, r in enumerate(rows) if i not in picked], cfg, funnel)
-    return rl + [dict(r, split="train") for r in sft]
+    ok = n_tokens >= cfg.rl_min_tokens
+    return ok & (n_tokens <= rl_cap) if rl_cap is not None else ok
 
 
-def _with_features(rows: pa.Table, feats: dict[str, dict], n_tokens: dict[str, int]) -> list[dict]:
-    out = []
-    for r in rows.to_pylist():
-        f = feats[r["sample_id"]]
-        w, h = viewbox_size(r["svg"])
-        out.append(dict(r, render_ok=f["render_ok"], render_error=f["render_error"],
-                        white_share=f["white_share"], color_entropy=f["color_entropy"],
-                        _hist=f["color_hist"], n_tokens=n_tokens[r["sample_id"]],
-                        width=w, height=h, cluster=None))
-    return out
+def _np(col, fill) -> np.ndarray:
+    return np.asarray(pc.fill_null(col, fill).to_numpy(zero_copy_only=False))
 
 
-def _drop(rows: list[dict], funnel: Funnel, name: str, pred, reason=None, reindex: bool = True) -> list[dict]:
-    if reindex:
-        for i, r in enumerate(rows):
-            r["_i"] = i
-    dropped = [bool(pred(r)) for r in rows]
-    reasons = [(reason(r) if reason else name) if d else "pass" for r, d in zip(rows, dropped, strict=True)]
-    funnel.record([r["sample_id"] for r in rows], [r["source"] for r in rows], name, dropped, reasons)
-    kept = [r for r, d in zip(rows, dropped, strict=True) if not d]
-    for i, r in enumerate(kept):
-        r["_i"] = i
-    return kept
+def _f64(col) -> np.ndarray:
+    """As float64 (thresholds compare as Python floats do), NaN for nulls (never true)."""
+    return np.asarray(pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
-def _assign(rows: list[dict], split: str) -> list[dict]:
-    return [dict(r, split=split) for r in rows]
+def _vdrop(rows: pa.Table, funnel: Funnel, name: str, dropped: np.ndarray, reasons=None,
+           among: np.ndarray | None = None) -> pa.Table:
+    """Record `name` for the rows in `among` (default all), drop those with `dropped`."""
+    dropped = np.asarray(dropped, bool)
+    if among is not None and not among.all():
+        reached = rows.filter(pa.array(among))
+        sub_reasons = None if reasons is None else pc.filter(reasons, pa.array(among))
+        _record(funnel, reached, name, pa.array(dropped[among]),
+                reasons=None if sub_reasons is None else pc.if_else(pa.array(dropped[among]), sub_reasons, "pass"))
+        return rows.filter(pa.array(~(dropped & among)))
+    if reasons is not None:
+        reasons = pc.if_else(pa.array(dropped), reasons, "pass")
+    _record(funnel, rows, name, pa.array(dropped), reasons=reasons)
+    return rows.filter(pa.array(~dropped))
+
+
+def _assign(rows: pa.Table, split: str) -> pa.Table:
+    cluster = rows["cluster"] if "cluster" in rows.column_names else pa.nulls(rows.num_rows, pa.int32())
+    return pa.table({"row": rows["row"], "split": pa.repeat(pa.scalar(split, pa.string()), rows.num_rows),
+                     "cluster": pc.cast(cluster, pa.int32())}, schema=SELECTION_SCHEMA)
 
 
 _VIEWBOX = re.compile(r"""viewBox\s*=\s*["']\s*[-\d.eE+]+[\s,]+[-\d.eE+]+[\s,]+([-\d.eE+]+)[\s,]+([-\d.eE+]+)""")

@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from rlrf.config import RenderConfig
 from rlrf.svg.pool import shared_pool
-from rlrf.svg.render import RenderFailure
+from rlrf.svg.render import RenderFailure, render_unbounded
 
 HIST_LEVELS = 4  # per channel -> 64-bin coarse colour histogram, the clustering feature
 
@@ -47,16 +47,32 @@ def color_hist(img: np.ndarray, levels: int = HIST_LEVELS) -> np.ndarray:
     return h / max(h.sum(), 1.0)
 
 
+def image_features(svg: str, size: int, limits: RenderConfig) -> tuple[float, float, np.ndarray] | RenderFailure:
+    """(white share, colour entropy, colour histogram) of one render, or its failure.
+    Runs inside a render worker, so only these few numbers cross the process boundary,
+    never the image."""
+    img = render_unbounded(svg, size, limits)  # inside a pool worker: the pool bounds it
+    if isinstance(img, RenderFailure):
+        return img
+    return white_share(img), color_entropy(img), color_hist(img)
+
+
+def feature_columns(svgs: list[str], size: int, limits: RenderConfig) -> dict[str, list]:
+    """render_ok, render_error, white_share, color_entropy, color_hist of each SVG, computed
+    in the shared render pool's workers (bounded time and memory per SVG)."""
+    results = shared_pool(limits).map(image_features, [(s, size, limits) for s in svgs])
+    cols: dict[str, list] = {c: [] for c in FEATURE_SCHEMA.names if c != "sample_id"}
+    for res in results:
+        failed = isinstance(res, RenderFailure)
+        cols["render_ok"].append(not failed)
+        cols["render_error"].append(res.reason if failed else None)
+        cols["white_share"].append(None if failed else res[0])
+        cols["color_entropy"].append(None if failed else res[1])
+        cols["color_hist"].append(None if failed else np.asarray(res[2], np.float32).tolist())
+    return cols
+
+
 def render_features(sample_ids: list[str], svgs: list[str], size: int, limits: RenderConfig) -> pa.Table:
     """One row per SVG; a failed render is a row with render_ok = False and its reason."""
-    results = shared_pool(limits).render_many(svgs, size)
-    rows = []
-    for sid, res in zip(sample_ids, results, strict=True):
-        if isinstance(res, RenderFailure):
-            rows.append({"sample_id": sid, "render_ok": False, "render_error": res.reason,
-                         "white_share": None, "color_entropy": None, "color_hist": None})
-        else:
-            rows.append({"sample_id": sid, "render_ok": True, "render_error": None,
-                         "white_share": white_share(res), "color_entropy": color_entropy(res),
-                         "color_hist": color_hist(res).tolist()})
-    return pa.Table.from_pylist(rows, schema=FEATURE_SCHEMA)
+    return pa.table({"sample_id": pa.array(sample_ids, pa.string()), **feature_columns(svgs, size, limits)},
+                    schema=FEATURE_SCHEMA)

@@ -6,6 +6,8 @@ row ends in exactly one place (a split, or dropped by exactly one filter).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -20,32 +22,58 @@ FUNNEL_SCHEMA = pa.schema([
 ])
 
 
+# a part of the funnel written by one shard or step of the streaming stage: `row` is the
+# input order key, `step` the filter's first appearance within that part
+PART_SCHEMA = pa.schema([*FUNNEL_SCHEMA, ("row", pa.int64())])
+
+
 class Funnel:
-    def __init__(self) -> None:
+    """Funnel rows in memory, or, with `spill_to`, written to a Parquet part file per
+    `record` call (`<spill_to>-00000.parquet`, ...) so millions of rows never sit in memory."""
+
+    def __init__(self, spill_to: Path | None = None) -> None:
         self._parts: list[pa.Table] = []
         self._steps: dict[str, int] = {}
+        self.spill_to = spill_to
+        self._spilled = 0
 
-    def record(self, sample_ids, sources, filter_name: str, dropped, reasons=None, kept_reason: str = "pass") -> None:
-        """Rows that reached `filter_name`; `dropped[i]` says it left here, `reasons[i]` why.
-        Accepts Arrow arrays or Python lists; stays columnar for millions of rows."""
+    def record(self, sample_ids, sources, filter_name: str, dropped, reasons=None, kept_reason: str = "pass",
+               order=None) -> None:
+        """Rows that reached `filter_name`; `dropped[i]` says it left here, `reasons[i]` why,
+        `order[i]` its input order key (streaming stage). Accepts Arrow arrays or Python
+        lists; stays columnar for millions of rows."""
         dropped = _arrow(dropped, pa.bool_())
         n = len(dropped)
         if reasons is None:
             reasons = pc.if_else(dropped, filter_name, kept_reason)
         step = self._steps.setdefault(filter_name, len(self._steps))
-        self._parts.append(pa.table({
+        part = pa.table({
             "sample_id": _arrow(sample_ids, pa.string()),
             "source": _arrow(sources, pa.string()),
             "step": pa.array(np.full(n, step, dtype=np.int32)),
             "filter": pa.repeat(pa.scalar(filter_name, pa.string()), n),
             "kept": pc.invert(dropped),
             "reason": _arrow(reasons, pa.string()),
-        }, schema=FUNNEL_SCHEMA))
+            "row": pa.nulls(n, pa.int64()) if order is None else _arrow(order, pa.int64()),
+        }, schema=PART_SCHEMA)
+        if self.spill_to is None:
+            self._parts.append(part)
+            return
+        from rlrf.artifacts import write_table
 
-    def table(self) -> pa.Table:
+        write_table(part, Path(f"{self.spill_to}-{self._spilled:05d}.parquet"))
+        self._spilled += 1
+
+    @property
+    def filters(self) -> list[str]:
+        """Filter names in the order they were first recorded."""
+        return list(self._steps)
+
+    def table(self, with_order: bool = False) -> pa.Table:
         if not self._parts:
-            return FUNNEL_SCHEMA.empty_table()
-        return pa.concat_tables(self._parts)
+            return (PART_SCHEMA if with_order else FUNNEL_SCHEMA).empty_table()
+        out = pa.concat_tables(self._parts)
+        return out if with_order else out.drop_columns(["row"])
 
 
 def _arrow(values, type_: pa.DataType) -> pa.Array:

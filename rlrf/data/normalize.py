@@ -121,15 +121,29 @@ def round_number_text(text: str, decimals: int) -> str:
 
 def svg_hash_and_first(col: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, pa.Array]:
     """Content hash of normalised SVG text (the key for dedupe and split disjointness) and
-    whether each row is the first with its hash; one vectorised DuckDB pass."""
+    whether each row is the first with its hash."""
+    hashes = svg_hash(col)
+    return hashes, first_of_hash(hashes)
+
+
+def svg_hash(col: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """First 16 hex digits of the MD5 of each SVG text (null as ''); one DuckDB pass."""
     con = duckdb.connect()
     try:
-        con.register("rows", pa.table({"svg": col, "idx": pa.array(np.arange(len(col)))}))
-        out = con.sql(
-            "SELECT left(md5(coalesce(svg, '')), 16) AS hash,"
-            " row_number() OVER (PARTITION BY md5(coalesce(svg, '')) ORDER BY idx) = 1 AS first"
-            " FROM rows ORDER BY idx"
-        ).to_arrow_table()
+        con.register("rows", pa.table({"svg": col}))
+        out = con.sql("SELECT left(md5(coalesce(svg, '')), 16) AS hash FROM rows").to_arrow_table()
     finally:
         con.close()
-    return out["hash"].combine_chunks(), out["first"].combine_chunks()
+    return out["hash"].combine_chunks()
+
+
+def first_of_hash(hashes: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """Whether each row is the first (in table order) with its hash."""
+    con = duckdb.connect()
+    try:
+        con.register("rows", pa.table({"hash": hashes, "idx": pa.array(np.arange(len(hashes)))}))
+        out = con.sql("SELECT row_number() OVER (PARTITION BY hash ORDER BY idx) = 1 AS first"
+                      " FROM rows ORDER BY idx").to_arrow_table()
+    finally:
+        con.close()
+    return out["first"].combine_chunks()

@@ -20,8 +20,8 @@ def hash_buckets(hashes: list[str], fractions: list[float]) -> np.ndarray:
 def kmeans_labels(features: np.ndarray, k: int, seed: int) -> np.ndarray:
     """k-means cluster labels (OpenCV); k is capped at the number of rows."""
     n = len(features)
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
+    if n <= 1:  # (OpenCV reads a single row as that many one-dimensional samples)
+        return np.zeros(n, dtype=np.int64)
     k = max(1, min(k, n))
     cv2 = __import__("cv2")
     cv2.setRNGSeed(seed)

@@ -73,7 +73,17 @@ class _ByteLRU:
             self._items.clear()
             self._bytes = 0
 
+    def reserve(self, nbytes: int) -> None:
+        """Grow (never shrink) so that `nbytes` of new entries fit beside a small margin:
+        a batch's renders must all stay cached until every reward term has read them."""
+        with self._lock:
+            self.max_bytes = max(self.max_bytes, nbytes + CACHE_MARGIN_BYTES)
 
+
+# Roll-out renders are sized from the batch (`render_cached` reserves room for every render
+# of the call): at paper scale (32 prompts x 64 roll-outs, 512 px, 768 KiB a render) a fixed
+# 256 MiB held 341 renders, so with <= 6 GPUs each image reward re-rendered the whole batch.
+CACHE_MARGIN_BYTES = 64 * 2**20
 PRED_CACHE = _ByteLRU(256 * 2**20)
 GT_CACHE = _ByteLRU(512 * 2**20)
 # "does it parse" verdicts by SVG digest: every term of a batch asks about the same roll-outs,
@@ -107,6 +117,7 @@ def render_cached(
     """
     out: list[np.ndarray | RenderFailure | None] = [None] * len(svgs)
     todo: dict[str, list[int]] = {}
+    distinct: set[str] = set()
     for i, svg in enumerate(svgs):
         if svg is None:
             out[i] = RenderFailure("rejected:no_svg", "no <svg> in the completion")
@@ -115,11 +126,15 @@ def render_cached(
             out[i] = svg
             continue
         key = _key(svg, size, limits) + (":b" if blank_fails else "")
+        distinct.add(key)
         hit = cache.get(key)
         if hit is not None:
             out[i] = hit
         else:
             todo.setdefault(key, []).append(i)
+    # every distinct render of this batch stays cached while the other reward terms read it,
+    # so each roll-out renders once per step whatever the number of GPUs (roll-outs per rank)
+    cache.reserve(len(distinct) * size * size * 3)
     if todo:
         keys = list(todo)
         results = shared_pool(limits).render_many([svgs[todo[k][0]] for k in keys], size)

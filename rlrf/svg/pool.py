@@ -18,6 +18,7 @@ from __future__ import annotations
 import atexit
 import logging
 import multiprocessing
+import multiprocessing.util
 import os
 import resource
 import threading
@@ -82,6 +83,8 @@ class RenderPool:
             if self._pool is None or not self._pool.active:
                 import pebble
 
+                _allow_children()
+
                 self._pool = pebble.ProcessPool(
                     max_workers=self.limits.workers,
                     max_tasks=_TASKS_PER_WORKER,
@@ -90,6 +93,12 @@ class RenderPool:
                     context=multiprocessing.get_context("forkserver"),
                 )
             return self._pool
+
+    def map(self, fn, arg_tuples: Sequence[tuple]) -> list:
+        """fn(*args) for each tuple in the workers, in order; a timeout, crash or memory
+        failure of one call is a `RenderFailure` in its slot. `fn` must be importable
+        (module level) and should return small values (features, not images)."""
+        return self._map(fn, list(arg_tuples))
 
     def render_many(
         self, svgs: Sequence[str], size: int | tuple[int, int], pad_square: bool = True
@@ -148,6 +157,17 @@ class RenderPool:
         self.__init__(state["limits"])
 
 
+def _allow_children() -> None:
+    """Let a daemonic process (a Dask worker, a `multiprocessing` pool child) start the
+    render workers: multiprocessing refuses children to daemonic processes, yet the
+    workers are stopped with the pool (`close`, at exit, or when their parent's pipe
+    closes), so nothing is orphaned."""
+    proc = multiprocessing.current_process()
+    if proc._config.get("daemon"):  # noqa: SLF001 - the flag multiprocessing checks in Process.start
+        log.debug("render pool: starting workers from daemonic process %s", proc.name)
+        proc._config["daemon"] = False  # noqa: SLF001
+
+
 _SHARED: dict[tuple[int, RenderConfig], RenderPool] = {}
 _SHARED_LOCK = threading.Lock()
 
@@ -159,6 +179,9 @@ def shared_pool(limits: RenderConfig) -> RenderPool:
         pool = _SHARED.get(key)
         if pool is None:
             pool = _SHARED[key] = RenderPool(limits)
+            # atexit never runs in a multiprocessing child (a process task runner's worker
+            # leaves through os._exit); multiprocessing's own finalizers do
+            multiprocessing.util.Finalize(None, pool.close, exitpriority=10)
         return pool
 
 

@@ -1,0 +1,501 @@
+"""The curate stage, streaming: `run_curate(recipe, upstream, out_dir) -> summary`.
+
+Curation (paper §4, App. A) at SVG-Stack scale (2.1M rows) in memory that does not grow
+with the input: every per-row step runs shard by shard and writes Parquet, the steps
+across rows run in DuckDB over those files (it spills to disk), and only a slim table
+(ids, pools, a few numbers per row, no SVG text) is ever held whole.
+
+    plan       shards of ~`curate.shard_rows` rows (Parquet row groups, slices of a
+               memory-mapped hub table or of the bundled corpus); ids repeated anywhere
+    prep       per shard: row check, normalise, active content, grid redraw, cheap
+               filters, content hash, routing  -> work/prep/*, work/funnel/prep-*
+    dedupe     DuckDB: first row of each content hash wins (input order)
+    tokenizer  the recipe's, or a BPE trained on the train pool (streamed from Parquet)
+    features   per shard: token counts in batches; render features computed inside the
+               render workers (never the image) for the rows a render rule decides
+               about                                                  -> work/feats/*
+    select     vectorised rules + samplers on the slim table (`rlrf.data.curate`)
+    write      DuckDB joins the selection back to the shard files -> samples.parquet,
+               funnel.parquet (written to a temp name, then renamed)
+
+`map_shards(fn, args_list, label)` runs one phase's shard calls: in this process by
+default; the flow passes Prefect tasks on the recipe's task runner (Ray, Dask, processes).
+Shard outputs are written atomically and reused when present, so a killed run that is
+resumed in the same folder finishes into the same result. Shard files live in a `work/`
+folder under the stage folder (shared with the workers: a cluster needs a shared
+filesystem) and are removed when the stage has written its tables.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from rlrf.artifacts import write_table
+from rlrf.config import Recipe
+from rlrf.data.curate import (
+    EVAL_POOL,
+    SAMPLES_SCHEMA,
+    SLIM_SCHEMA,
+    TRAIN_POOL,
+    prepare_rows,
+    rl_candidates,
+    route_rows,
+    select_rows,
+    viewbox_size,
+)
+from rlrf.data.features import feature_columns
+from rlrf.data.filters import cheap_filters
+from rlrf.data.funnel import FUNNEL_SCHEMA, Funnel
+from rlrf.data.sources import ShardSpec, plan_shards, read_shard, read_shard_ids
+
+log = logging.getLogger(__name__)
+
+MapShards = Callable[[Callable, Sequence[tuple], str], list]
+TOKEN_BATCH = 1000  # rows per fast-tokenizer call: memory ~ one batch's encodings
+DUCKDB_MEMORY = "1GB"  # DuckDB spills joins and sorts beyond this to work/duckdb_tmp
+
+PREP_SCHEMA = pa.schema([
+    ("row", pa.int64()), ("sample_id", pa.string()), ("source", pa.string()), ("kind", pa.string()),
+    ("svg", pa.string()), ("caption", pa.string()), ("license", pa.string()), ("hash", pa.string()),
+    ("pool", pa.string()), ("route_reason", pa.string()), ("width", pa.float32()), ("height", pa.float32()),
+])
+FEATS_SCHEMA = pa.schema([
+    ("row", pa.int64()), ("n_tokens", pa.int32()), ("rendered", pa.bool_()), ("render_ok", pa.bool_()),
+    ("render_error", pa.string()), ("white_share", pa.float32()), ("color_entropy", pa.float32()),
+    ("color_hist", pa.list_(pa.float32())), ("rl_rank", pa.int64()),
+])
+RL_ROUND_MIN = 1_000  # candidates rendered in the first quota round at least
+
+
+def in_process(fn: Callable, args_list: Sequence[tuple], label: str) -> list:
+    out = []
+    for i, args in enumerate(args_list):
+        out.append(fn(*args))
+        log.info("curate %s: shard %d/%d done", label, i + 1, len(args_list))
+    return out
+
+
+def run_curate(recipe: Recipe, upstream: dict[str, Path], out_dir: Path,
+               map_shards: MapShards | None = None) -> dict:
+    """Curate the recipe's data into `out_dir/samples.parquet`, `funnel.parquet` and
+    `tokenizer/`; returns the summary (rows, seconds per phase, notes)."""
+    del upstream  # curate is the first stage
+    map_shards = map_shards or in_process
+    out_dir = Path(out_dir)
+    work = out_dir / "work"
+    for sub in ("prep", "feats", "funnel"):
+        (work / sub).mkdir(parents=True, exist_ok=True)
+    times: dict[str, float] = {}
+    t = time.perf_counter()
+
+    specs = plan_shards(recipe.data, recipe.curate.shard_rows)
+    dup_ids = duplicate_ids(recipe, specs, work)
+    times["plan_s"] = _lap(t)
+    log.info("curate: %d shards of <= %d rows", len(specs), recipe.curate.shard_rows)
+
+    t = time.perf_counter()
+    prep_stats = map_shards(prep_shard, [(recipe, s, dup_ids, str(work)) for s in specs], "prep")
+    times["prep_s"] = _lap(t)
+
+    t = time.perf_counter()
+    con = _duckdb(work)
+    try:
+        dedupe(con, work)
+        times["dedupe_s"] = _lap(t)
+        t = time.perf_counter()
+        tok_dir = out_dir / "tokenizer"
+        build_tokenizer(con, recipe, tok_dir, work)
+        times["tokenizer_s"] = _lap(t)
+        t = time.perf_counter()
+        feats = map_shards(feature_shard, [(recipe, s.index, str(work), str(tok_dir)) for s in specs], "features")
+        renders = sum(f.get("rendered", 0) for f in feats)
+        times["features_s"] = _lap(t)
+        if recipe.curate.rl_render == "quota":
+            t = time.perf_counter()
+            renders += render_rl_quota(con, recipe, work, map_shards)
+            times["rl_render_s"] = _lap(t)
+        _features_view(con, work)
+        t = time.perf_counter()
+        embeddings, notes = _cluster_embeddings(con, recipe, work)
+        _clear(work / "funnel", "select-")  # a resumed run redoes the selection
+        select_funnel = Funnel(spill_to=work / "funnel" / "select")
+        slim = _slim(con, work)
+        selection = select_rows(slim, recipe.curate, recipe.seed, select_funnel, embeddings)
+        del slim
+        selection = selection.append_column("ord", pa.array(np.arange(selection.num_rows, dtype=np.int64)))
+        write_table(selection, work / "selection.parquet")
+        times["select_s"] = _lap(t)
+        t = time.perf_counter()
+        n_samples = write_samples(con, work, out_dir / "samples.parquet")
+        n_funnel = write_funnel(con, recipe, work, select_funnel.filters, out_dir / "funnel.parquet")
+        times["write_s"] = _lap(t)
+    finally:
+        con.close()
+    shutil.rmtree(work, ignore_errors=True)
+    n_raw = sum(s["rows_in"] for s in prep_stats)
+    log.info("curate: %d raw rows -> %d samples (%d funnel rows)", n_raw, n_samples, n_funnel)
+    total = sum(times.values())
+    return {"raw_rows": n_raw, "samples": n_samples, "funnel_rows": n_funnel, "shards": len(specs), "renders": renders,
+            **times, "total_s": total, "rows_per_s": n_raw / total if total else 0.0, "notes": notes}
+
+
+def _lap(t: float) -> float:
+    return round(time.perf_counter() - t, 3)
+
+
+def _clear(folder: Path, prefix: str) -> None:
+    for p in folder.glob(f"{prefix}*"):
+        p.unlink()
+
+
+def _duckdb(work: Path) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
+    con.execute(f"SET temp_directory = '{work / 'duckdb_tmp'}'")
+    con.execute("SET preserve_insertion_order = true")
+    return con
+
+
+def _files(work: Path, sub: str, prefix: str = "") -> str:
+    return str(work / sub / f"{prefix}*.parquet")
+
+
+# --- plan ------------------------------------------------------------------------------
+
+def duplicate_ids(recipe: Recipe, specs: list[ShardSpec], work: Path) -> frozenset[str]:
+    """sample_ids that occur more than once in the whole input (re-keyed by content in
+    `check_rows`); read from the id column only (so, unlike `prepare` on one table, a row
+    whose SVG is not UTF-8 still counts towards its id's repeats)."""
+    ids_file = work / "ids.json"
+    if ids_file.exists():
+        return frozenset(json.loads(ids_file.read_text()))
+    ids = pa.chunked_array([pa.array(read_shard_ids(recipe.data, spec), pa.string()) for spec in specs],
+                           type=pa.string())
+    con = duckdb.connect()
+    try:  # an Arrow column and a DuckDB GROUP BY: no Python object per id
+        con.register("ids", pa.table({"id": ids}))
+        dups = [r[0] for r in con.execute("SELECT id FROM ids WHERE id IS NOT NULL GROUP BY id "
+                                          "HAVING count(*) > 1 ORDER BY id").fetchall()]
+    finally:
+        con.close()
+    from rlrf.artifacts import atomic_write_bytes
+
+    atomic_write_bytes(ids_file, json.dumps(dups).encode())
+    return frozenset(dups)
+
+
+# --- per-shard steps (run in workers) ----------------------------------------------------
+
+def prep_shard(recipe: Recipe, spec: ShardSpec, dup_ids: frozenset[str], work: str) -> dict:
+    """Every per-row step of `prepare` + routing on one shard; skipped when its output exists."""
+    work = Path(work)
+    out = work / "prep" / f"{spec.index:06d}.parquet"
+    if out.exists():
+        return {"rows_in": _rows_in(work, spec.index), "reused": True}
+    raw = read_shard(recipe.data, spec)
+    funnel = Funnel()
+    rows = prepare_rows(raw, recipe.curate, funnel, duplicate_ids=set(dup_ids), shard=True)
+    pools, reasons = route_rows(rows, recipe.data, recipe.curate)
+    sizes = [viewbox_size(s) for s in rows["svg"].to_pylist()]
+    prep = pa.table({
+        **{c: rows[c] for c in ("row", "sample_id", "source", "kind", "svg", "caption", "license", "hash")},
+        "pool": pools, "route_reason": reasons,
+        "width": pa.array([w for w, _ in sizes], pa.float32()), "height": pa.array([h for _, h in sizes], pa.float32()),
+    }, schema=PREP_SCHEMA)
+    part = funnel.table(with_order=True)
+    part = part.append_column("rows_in", pa.repeat(pa.scalar(raw.num_rows, pa.int64()), part.num_rows))
+    write_table(part, work / "funnel" / f"prep-{spec.index:06d}.parquet")
+    write_table(prep, out)  # last: its presence marks the shard done
+    return {"rows_in": raw.num_rows, "rows_out": prep.num_rows, "reused": False}
+
+
+def _rows_in(work: Path, index: int) -> int:
+    t = pq.read_table(work / "funnel" / f"prep-{index:06d}.parquet", columns=["rows_in"])
+    return int(t["rows_in"][0].as_py()) if t.num_rows else 0
+
+
+_TOKENIZERS: dict[str, object] = {}
+
+
+def _tokenizer(path: str):
+    if path not in _TOKENIZERS:
+        from transformers import AutoTokenizer
+
+        _TOKENIZERS[path] = AutoTokenizer.from_pretrained(path)
+    return _TOKENIZERS[path]
+
+
+def count_tokens_batched(tokenizer, texts: list[str], batch: int = TOKEN_BATCH) -> np.ndarray:
+    """Token counts (no special tokens) in batches of `batch` texts: the encodings of one
+    batch at a time (~120 B per token) instead of the whole pool's. A fast tokenizer's Rust
+    backend encodes without offsets (`encode_batch_fast`, ~15% less CPU than `__call__`)."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    fast = getattr(backend, "encode_batch_fast", None)
+    out = np.zeros(len(texts), dtype=np.int32)
+    for lo in range(0, len(texts), batch):
+        part = texts[lo:lo + batch]
+        if fast is not None:
+            out[lo:lo + batch] = [len(e.ids) for e in fast(part, add_special_tokens=False)]
+        else:
+            out[lo:lo + batch] = [len(ids) for ids in tokenizer(part, add_special_tokens=False)["input_ids"]]
+    return out
+
+
+def feature_shard(recipe: Recipe, index: int, work: str, tokenizer_dir: str) -> dict:
+    """Token counts of a shard's kept rows and render features of the rows a render rule
+    decides about (every row, or with `curate.render_all_train` off, the train pool's RL
+    candidates only); skipped when its output exists."""
+    work = Path(work)
+    out = work / "feats" / f"s-{index:06d}.parquet"
+    if out.exists():
+        return {"reused": True}
+    con = duckdb.connect()
+    try:
+        rows = con.sql(
+            "SELECT row, svg, pool FROM read_parquet($1) WHERE row NOT IN (SELECT row FROM read_parquet($2)) "
+            "ORDER BY row", params=[str(work / "prep" / f"{index:06d}.parquet"), str(work / "dups.parquet")]
+        ).to_arrow_table()
+    finally:
+        con.close()
+    svgs = rows["svg"].to_pylist()
+    pools = np.asarray(rows["pool"].to_pylist(), dtype=object)
+    n_tokens = count_tokens_batched(_tokenizer(tokenizer_dir), svgs)
+    cfg = recipe.curate
+    need = np.ones(len(svgs), bool)
+    if cfg.rl_render == "quota":  # RL candidates render later, on demand (`render_rl_quota`)
+        need = pools != TRAIN_POOL
+    elif not cfg.render_all_train:
+        need = (pools != TRAIN_POOL) | rl_candidates(n_tokens, cfg)
+    idx = np.flatnonzero(need)
+    cols = feature_columns([svgs[i] for i in idx], cfg.render_size, recipe.render)
+    is_eval = pools[idx] == EVAL_POOL  # only test_hard candidates are clustered on their histogram
+    cols["color_hist"] = [h if e else None for h, e in zip(cols["color_hist"], is_eval, strict=True)]
+    full = {c: [None] * len(svgs) for c in cols}
+    for k, i in enumerate(idx):
+        for c in cols:
+            full[c][i] = cols[c][k]
+    table = pa.table({"row": rows["row"], "n_tokens": pa.array(n_tokens, pa.int32()),
+                      "rendered": pa.array(need), **full, "rl_rank": pa.nulls(len(svgs), pa.int64())},
+                     schema=FEATS_SCHEMA)
+    write_table(table, out)
+    return {"rows": len(svgs), "rendered": int(need.sum()), "reused": False}
+
+
+def render_rows(recipe: Recipe, index: int, ranks: dict[int, int], work: str, tag: str) -> dict:
+    """Render features of some rows of one shard (RL candidates of a quota round), as
+    `FEATS_SCHEMA` rows with their `rl_rank`; skipped when the file exists."""
+    work = Path(work)
+    out = work / "feats" / f"rl-{tag}-{index:06d}.parquet"
+    if out.exists():
+        return {"reused": True}
+    con = duckdb.connect()
+    try:
+        con.register("wanted", pa.table({"row": pa.array(list(ranks), pa.int64())}))
+        rows = con.sql(
+            "SELECT p.row, p.svg, p.pool, f.n_tokens FROM read_parquet($1) p JOIN read_parquet($2) f USING (row) "
+            "WHERE p.row IN (SELECT row FROM wanted) ORDER BY p.row",
+            params=[str(work / "prep" / f"{index:06d}.parquet"), str(work / "feats" / f"s-{index:06d}.parquet")],
+        ).to_arrow_table()
+    finally:
+        con.close()
+    cols = feature_columns(rows["svg"].to_pylist(), recipe.curate.render_size, recipe.render)
+    cols["color_hist"] = [None] * rows.num_rows  # only test_hard candidates are clustered
+    table = pa.table({"row": rows["row"], "n_tokens": rows["n_tokens"], "rendered": pa.repeat(pa.scalar(True), rows.num_rows),
+                      **cols, "rl_rank": pa.array([ranks[r] for r in rows["row"].to_pylist()], pa.int64())},
+                     schema=FEATS_SCHEMA)
+    write_table(table, out)
+    return {"rows": rows.num_rows, "reused": False}
+
+
+# --- steps across shards (DuckDB over the shard files) ------------------------------------
+
+def render_rl_quota(con, recipe: Recipe, work: Path, map_shards: MapShards) -> int:
+    """`curate.rl_render: quota`: order the train pool's RL candidates by a seeded hash of
+    their content (the same order whatever the sharding), render them round by round, each
+    round sized from the eligible share seen so far, until rl_size rows are eligible (render
+    ok, not white, colour entropy >= rl_min_color_entropy) or no candidate is left."""
+    cfg = recipe.curate
+    cap = cfg.rl_max_tokens or cfg.train_max_tokens
+    cands = con.sql(
+        f"SELECT f.row, CAST(regexp_extract(p.filename, '(\\d+)\\.parquet$', 1) AS INTEGER) AS shard "
+        f"FROM read_parquet('{_files(work, 'prep')}', filename = true) p "
+        f"JOIN read_parquet('{_files(work, 'feats', 's-')}') f USING (row) "
+        f"WHERE p.pool = $pool AND f.n_tokens >= $lo AND ($hi IS NULL OR f.n_tokens <= $hi) "
+        f"ORDER BY md5(CAST($seed AS VARCHAR) || ':' || p.hash), f.row",
+        params={"pool": TRAIN_POOL, "lo": cfg.rl_min_tokens, "hi": cap, "seed": recipe.seed},
+    ).to_arrow_table()
+    rows, shards = cands["row"].to_numpy(), cands["shard"].to_numpy()
+    start, found, round_no, rendered = 0, 0, 0, 0
+    while found < cfg.rl_size and start < len(rows):
+        share = found / start if start else 1.0
+        want = cfg.rl_size - found
+        k = max(RL_ROUND_MIN, int(np.ceil(want / max(share, 0.02) * 1.1)))
+        stop = min(len(rows), start + k)
+        by_shard: dict[int, dict[int, int]] = {}
+        for rank in range(start, stop):
+            by_shard.setdefault(int(shards[rank]), {})[int(rows[rank])] = rank
+        done = map_shards(render_rows, [(recipe, i, r, str(work), f"{round_no:03d}")
+                                        for i, r in sorted(by_shard.items())], f"rl-render-{round_no}")
+        rendered += sum(d.get("rows", 0) for d in done)
+        found = con.execute(
+            f"SELECT count(*) FROM read_parquet('{_files(work, 'feats', 'rl-')}') WHERE render_ok "
+            f"AND white_share < $w AND color_entropy >= $e",
+            {"w": cfg.white_threshold, "e": cfg.rl_min_color_entropy}).fetchone()[0]
+        log.info("curate rl quota: round %d rendered candidates %d..%d of %d, %d eligible (want %d)",
+                 round_no, start, stop, len(rows), found, cfg.rl_size)
+        start, round_no = stop, round_no + 1
+    return rendered
+
+
+def _features_view(con, work: Path) -> None:
+    """`features`: each kept row's token count and render features (quota renders replace
+    the row's unrendered entry)."""
+    base = f"read_parquet('{_files(work, 'feats', 's-')}')"
+    if not list((work / "feats").glob("rl-*.parquet")):
+        con.execute(f"CREATE OR REPLACE TEMP VIEW features AS SELECT * FROM {base}")
+        return
+    rl = f"read_parquet('{_files(work, 'feats', 'rl-')}')"
+    con.execute(f"CREATE OR REPLACE TEMP VIEW features AS SELECT * FROM {base} WHERE row NOT IN "
+                f"(SELECT row FROM {rl}) UNION ALL SELECT * FROM {rl}")
+
+
+def dedupe(con: duckdb.DuckDBPyConnection, work: Path) -> None:
+    """The first row (input order) of each content hash stays; the others are duplicates."""
+    con.execute(
+        f"COPY (SELECT row FROM (SELECT row, row_number() OVER (PARTITION BY hash ORDER BY row) AS k "
+        f"FROM read_parquet('{_files(work, 'prep')}')) WHERE k > 1) TO '{work / 'dups.parquet'}' (FORMAT parquet)"
+    )
+
+
+def build_tokenizer(con: duckdb.DuckDBPyConnection, recipe: Recipe, tok_dir: Path, work: Path) -> None:
+    """The recipe's tokenizer, or a BPE trained on the train pool (streamed, input order)."""
+    from rlrf.models.tokenizer import load_tokenizer, train_tokenizer
+
+    if (tok_dir / "tokenizer.json").exists() and (work / "tokenizer.done").exists():
+        return
+    if recipe.tokenizer.name_or_path:
+        tok = load_tokenizer(recipe.tokenizer, None)
+    else:
+        reader = con.sql(
+            f"SELECT svg FROM read_parquet('{_files(work, 'prep')}') WHERE pool = $1 AND row NOT IN "
+            f"(SELECT row FROM read_parquet('{work / 'dups.parquet'}')) ORDER BY row", params=[TRAIN_POOL]
+        ).to_arrow_reader(10_000)
+
+        def texts():
+            for batch in reader:
+                yield from batch.column(0).to_pylist()
+
+        tok = train_tokenizer(texts(), recipe.tokenizer)
+    tok.save_pretrained(str(tok_dir))
+    (work / "tokenizer.done").write_text("ok")
+
+
+def _cluster_embeddings(con, recipe: Recipe, work: Path) -> tuple[dict | None, list[str]]:
+    """DINOv2 features of the test_hard candidates when the recipe asks for them."""
+    cluster = recipe.curate.cluster
+    if cluster.features != "dino":
+        return None, []
+    from rlrf.data.embeddings import dino_embeddings
+    from rlrf.weights import WeightsUnavailable
+
+    pool = con.sql(
+        f"SELECT sample_id, svg FROM read_parquet('{_files(work, 'prep')}') WHERE pool = $1 AND row NOT IN "
+        f"(SELECT row FROM read_parquet('{work / 'dups.parquet'}')) ORDER BY row", params=[EVAL_POOL]).to_arrow_table()
+    if pool.num_rows == 0:
+        return None, []
+    try:
+        return dino_embeddings(pool["sample_id"].to_pylist(), pool["svg"].to_pylist(), cluster, recipe.render), []
+    except WeightsUnavailable as exc:
+        note = f"WEIGHTS UNAVAILABLE: test_hard clusters use colour histograms, not DINOv2 ({exc})"
+        log.warning(note)
+        return None, [note]
+
+
+def _slim(con, work: Path) -> pa.Table:
+    """`SLIM_SCHEMA` rows of every kept row, in input order: no SVG text."""
+    table = con.sql(
+        f"SELECT p.row, p.sample_id, p.source, p.pool, f.n_tokens, f.rendered, f.render_ok, f.render_error, "
+        f"f.white_share, f.color_entropy, f.color_hist, f.rl_rank "
+        f"FROM read_parquet('{_files(work, 'prep')}') p JOIN features f USING (row) "
+        f"ORDER BY p.row").to_arrow_table()
+    return table.cast(SLIM_SCHEMA)
+
+
+def write_samples(con, work: Path, path: Path) -> int:
+    """The selected rows with their SVG text, in selection order (DuckDB sorts out of core)."""
+    types = {"n_tokens": "INTEGER", "width": "FLOAT", "height": "FLOAT", "color_entropy": "FLOAT",
+             "white_share": "FLOAT", "cluster": "INTEGER"}
+    cols = ", ".join(f"CAST({c} AS {types.get(c, 'VARCHAR')}) AS {c}" for c in SAMPLES_SCHEMA.names)
+    return _copy(con, (
+        f"SELECT {cols} FROM (SELECT s.ord, s.split, s.cluster, p.*, f.n_tokens, f.color_entropy, f.white_share "
+        f"FROM read_parquet('{work / 'selection.parquet'}') s "
+        f"JOIN read_parquet('{_files(work, 'prep')}') p USING (row) "
+        f"JOIN features f USING (row)) ORDER BY ord"), path, SAMPLES_SCHEMA)
+
+
+# per-row steps, in the order `prepare` records them (a step exists only where recorded)
+def _prep_filters(recipe: Recipe) -> list[str]:
+    names = ["row_check", "active_content"]
+    if recipe.curate.grid is not None:
+        names.append("grid")
+    return names + [name for name, _, _ in cheap_filters(recipe.curate)]
+
+
+def write_funnel(con, recipe: Recipe, work: Path, select_filters: list[str], path: Path) -> int:
+    """Every shard's funnel part, dedupe and route (DuckDB), and the select parts, with the
+    steps numbered and rows ordered as the in-memory stage records them (per-row steps
+    step by step, then select's records in call order; input order within each). row_check / active_content are kept only when some row needed them."""
+    prep = _files(work, "funnel", "prep-")
+    present = {r[0] for r in con.execute(
+        f"SELECT filter FROM read_parquet('{prep}') GROUP BY filter "
+        "HAVING filter NOT IN ('row_check', 'active_content') OR bool_or(reason <> 'pass')").fetchall()}
+    dups = f"read_parquet('{work / 'dups.parquet'}')"
+    preps = f"read_parquet('{_files(work, 'prep')}')"
+    order = [f for f in _prep_filters(recipe) if f in present]
+    parts = [f"SELECT sample_id, source, filter, kept, reason, row, '' AS part FROM read_parquet('{prep}') "
+             f"WHERE filter IN (SELECT unnest($order))"]
+    if con.execute(f"SELECT count(*) FROM {preps}").fetchone()[0]:
+        order += ["dedupe", "route"]
+        parts.append(f"SELECT p.sample_id, p.source, 'dedupe', d.row IS NULL, "
+                     f"CASE WHEN d.row IS NULL THEN 'pass' ELSE 'duplicate' END, p.row, '' "
+                     f"FROM {preps} p LEFT JOIN {dups} d USING (row)")
+        parts.append(f"SELECT sample_id, source, 'route', true, route_reason, row, '' FROM {preps} "
+                     f"WHERE row NOT IN (SELECT row FROM {dups})")
+    if select_filters:  # one part file per record call, in call order (pool by pool)
+        parts.append(f"SELECT sample_id, source, filter, kept, reason, row, filename "
+                     f"FROM read_parquet('{_files(work, 'funnel', 'select-')}', filename = true)")
+    order += select_filters
+    con.execute("CREATE OR REPLACE TEMP TABLE steps AS SELECT unnest($1) AS filter, "
+                "CAST(generate_subscripts($1, 1) - 1 AS INTEGER) AS step", [order])
+    sql = ("SELECT u.sample_id, u.source, s.step, u.filter, u.kept, u.reason FROM ("
+           + " UNION ALL ".join(parts).replace("$order", "$1") + ") u JOIN steps s USING (filter) "
+           "ORDER BY u.part <> '', CASE WHEN u.part = '' THEN s.step ELSE 0 END, u.part, u.row")
+    return _copy(con, sql, path, FUNNEL_SCHEMA, params=[order])
+
+
+def _copy(con, sql: str, path: Path, schema: pa.Schema, params=None, batch_rows: int = 20_000) -> int:
+    """Stream a query's rows (DuckDB sorts out of core) into Parquet with `schema`, beside
+    `path`, then rename: a reader never sees half a table."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    n = 0
+    try:
+        reader = con.sql(sql, params=params).to_arrow_reader(batch_rows)
+        with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+            for batch in reader:
+                writer.write_table(pa.Table.from_batches([batch]).rename_columns(schema.names).cast(schema))
+                n += batch.num_rows
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return n

@@ -1,0 +1,173 @@
+"""The streaming curate stage (`rlrf.data.stage.run_curate`) against the in-memory rules
+(`prepare` / `route` / `select` on whole tables): same samples and funnel, row for row,
+whatever the shard size; resumable; only the needed rows rendered."""
+
+import hashlib
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from rlrf.recipe import parse_recipe
+from rlrf.data.curate import TRAIN_POOL, prepare, route, select
+from rlrf.data.features import render_features
+from rlrf.data.funnel import Funnel
+from rlrf.data.sources import load_rows, plan_shards, read_shard
+from rlrf.data.stage import run_curate
+from rlrf.models.tokenizer import count_tokens, train_tokenizer
+
+NS = 'xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"'
+
+
+def colourful(i: int) -> str:
+    cells = "".join(
+        f'<rect x="{x * 8}" y="{y * 8}" width="8" height="8" fill="#{(i * 37 + x * 64) % 256:02x}'
+        f'{(y * 64) % 256:02x}{(i * 91) % 256:02x}"/>' for x in range(4) for y in range(4 if i % 3 else 1))
+    return f"<svg {NS}>{cells}<path d='M{i % 30}.123456 3L9 {i % 7}.5Z'/></svg>"
+
+
+def recipe_for(tmp_path, **curate):
+    base = {"render_size": 32, "white_threshold": 0.99, "hard_min_tokens": 20, "hard_min_color_entropy": 0.5,
+            "test_hard_size": 6, "rl_min_tokens": 170, "rl_min_color_entropy": 1.0, "rl_size": 5,
+            "train_max_tokens": 200, "test_fraction": 0.2, "test_plain_fraction": 0.1, "test_size": 4,
+            "cluster": {"k": 2}, "shard_rows": 7}
+    base.update(curate)
+    n = 60
+    svgs = [colourful(i) for i in range(n)]
+    svgs[5] = svgs[3]  # a duplicate (across shards)
+    svgs[9] = f"<svg {NS}><rect width='10' height=</svg>"  # broken
+    svgs[11] = f'<svg {NS}><rect width="32" height="32" fill="#fff"/></svg>'  # white
+    svgs[13] = svgs[13].replace("</svg>", f'<image href="data:image/png;base64,{"A" * 900}"/></svg>')
+    ids = [f"r{i}" for i in range(n)]
+    ids[20] = ids[40] = "twice"  # one id, two different SVGs: both re-keyed
+    table = pa.table({"Filename": ids, "Svg": svgs, "split": ["test" if i % 5 == 0 else "train" for i in range(n)]})
+    pq.write_table(table, tmp_path / "stack.parquet", row_group_size=5)
+    return parse_recipe({"name": "t", "data": {"source": "local", "path": str(tmp_path / "stack.parquet"),
+                                               "split_column": "split"},
+                         "curate": base, "render": {"timeout_s": 5, "workers": 2}, "tokenizer": {"vocab_size": 300}})
+
+
+def in_memory(recipe):
+    """The rules on whole tables, as the stage ran before streaming."""
+    cfg = recipe.curate
+    funnel = Funnel()
+    rows = prepare(load_rows(recipe.data), cfg, funnel)
+    pools = route(rows, recipe.data, cfg, funnel)
+    tok = train_tokenizer(pools[TRAIN_POOL]["svg"].to_pylist(), recipe.tokenizer)
+    everything = pa.concat_tables(list(pools.values()))
+    ids, svgs = everything["sample_id"].to_pylist(), everything["svg"].to_pylist()
+    feats = render_features(ids, svgs, cfg.render_size, recipe.render)
+    samples = select(pools, feats, dict(zip(ids, count_tokens(tok, svgs), strict=True)), cfg, recipe.seed, funnel)
+    return samples, funnel.table()
+
+
+def digest(table: pa.Table) -> str:
+    return hashlib.sha256(repr(table.to_pylist()).encode()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def streamed(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("stream")
+    recipe = recipe_for(tmp)
+    summary = run_curate(recipe, {}, tmp / "out")
+    return recipe, tmp / "out", summary
+
+
+def test_streamed_equals_in_memory_row_for_row(streamed):
+    recipe, out, summary = streamed
+    assert summary["shards"] > 5  # row groups of 5 rows, shards of >= 7
+    samples, funnel = in_memory(recipe)
+    got_samples, got_funnel = pq.read_table(out / "samples.parquet"), pq.read_table(out / "funnel.parquet")
+    assert got_samples.schema == samples.schema and got_funnel.schema == funnel.schema
+    assert got_samples.to_pylist() == samples.to_pylist()
+    assert got_funnel.to_pylist() == funnel.to_pylist()
+    assert {"train", "rl", "test", "test_hard"} <= set(samples["split"].to_pylist())
+    reasons = {r["sample_id"]: r["reason"] for r in got_funnel.to_pylist() if not r["kept"]}
+    assert reasons["r5"] == "duplicate" and reasons["r13"] == "base64_image"
+    assert reasons["r9"].startswith("render_failed:") and reasons["r11"] == "white_background"
+    assert not (out / "work").exists()  # shard files removed once the tables are written
+
+
+def test_shards_cover_the_capped_rows_in_load_order(tmp_path):
+    recipe = recipe_for(tmp_path)
+    data = recipe.data.model_copy(update={"max_rows": 9})
+    rows = pa.concat_tables([read_shard(data, s) for s in plan_shards(data, 4)]).sort_by("row")
+    assert rows.drop_columns(["row"]).to_pylist() == load_rows(data).to_pylist()  # the cap's rows, its order
+
+
+def test_killed_run_resumes_into_the_same_result(streamed, tmp_path):
+    recipe, out, _ = streamed
+    calls = []
+
+    def dies_after_three(fn, args_list, label):
+        res = []
+        for args in args_list:
+            if len(calls) == 3:
+                raise KeyboardInterrupt("killed")
+            calls.append(label)
+            res.append(fn(*args))
+        return res
+
+    with pytest.raises(KeyboardInterrupt):
+        run_curate(recipe, {}, tmp_path / "out", map_shards=dies_after_three)
+    assert len(list((tmp_path / "out" / "work" / "prep").glob("*.parquet"))) == 3
+    run_curate(recipe, {}, tmp_path / "out")
+    for table in ("samples", "funnel"):
+        assert digest(pq.read_table(tmp_path / "out" / f"{table}.parquet")) == digest(pq.read_table(out / f"{table}.parquet"))
+
+
+def test_only_rows_a_render_rule_decides_are_rendered(streamed, tmp_path):
+    recipe, out, _ = streamed
+    lean = recipe.model_copy(update={"curate": recipe.curate.model_copy(update={"render_all_train": False})})
+    run_curate(lean, {}, tmp_path / "out")
+    full, part = pq.read_table(out / "samples.parquet"), pq.read_table(tmp_path / "out" / "samples.parquet")
+    split = lambda t, s: [r["sample_id"] for r in t.to_pylist() if r["split"] == s]  # noqa: E731
+    for s in ("rl", "test_hard", "test"):
+        assert split(part, s) == split(full, s)
+    not_rendered = [r for r in part.to_pylist() if r["split"] == "train" and r["color_entropy"] is None]
+    assert not_rendered and all(r["n_tokens"] < lean.curate.rl_min_tokens for r in not_rendered)
+    assert set(split(full, "train")) <= set(split(part, "train"))
+
+
+def test_rl_quota_renders_candidates_until_the_quota_is_met(tmp_path, monkeypatch):
+    import rlrf.data.stage as stage
+
+    monkeypatch.setattr(stage, "RL_ROUND_MIN", 2)
+    rendered = []
+    real = stage.render_rows
+    monkeypatch.setattr(stage, "render_rows", lambda *a: rendered.append(len(a[2])) or real(*a))
+    outs = []
+    for shard_rows in (7, 25):
+        (tmp_path / str(shard_rows)).mkdir()
+        recipe = recipe_for(tmp_path / str(shard_rows), shard_rows=shard_rows, render_all_train=False,
+                            rl_render="quota", rl_min_tokens=60, rl_size=4)
+        run_curate(recipe, {}, tmp_path / str(shard_rows) / "out")
+        outs.append(pq.read_table(tmp_path / str(shard_rows) / "out" / "samples.parquet"))
+    assert outs[0].to_pylist() == outs[1].to_pylist()  # the order is seeded by content, not by shard
+    rl = [r for r in outs[0].to_pylist() if r["split"] == "rl"]
+    assert len(rl) == 4 and all(r["color_entropy"] >= 1.0 for r in rl)
+    n_candidates = sum(1 for r in outs[0].to_pylist() if r["split"] in ("rl", "train") and r["n_tokens"] <= 200)
+    assert sum(rendered) / 2 < n_candidates  # not every candidate was rendered
+
+
+def test_hostile_rows_never_crash_or_hang_a_shard(tmp_path):
+    import time
+
+    from tests.data.test_curate import HOSTILE
+
+    ids = [f"ok{i}" for i in range(6)] + list(HOSTILE)
+    svgs = [colourful(i) for i in range(6)] + list(HOSTILE.values())
+    pq.write_table(pa.table({"Filename": ids, "Svg": svgs}), tmp_path / "h.parquet", row_group_size=3)
+    recipe = parse_recipe({"name": "h", "data": {"source": "local", "path": str(tmp_path / "h.parquet")},
+                           "curate": {"render_size": 32, "hard_min_tokens": 0, "hard_min_color_entropy": 0,
+                                      "test_hard_size": 2, "rl_min_tokens": 0, "rl_size": 2, "test_fraction": 0.2,
+                                      "max_svg_chars": 250_000, "shard_rows": 3},
+                           "render": {"timeout_s": 2, "workers": 2}, "tokenizer": {"vocab_size": 300}})
+    t = time.time()
+    run_curate(recipe, {}, tmp_path / "out")
+    assert time.time() - t < 120
+    kept = set(pq.read_table(tmp_path / "out" / "samples.parquet")["sample_id"].to_pylist())
+    dropped = {r["sample_id"]: r["filter"] for r in pq.read_table(tmp_path / "out" / "funnel.parquet").to_pylist()
+               if not r["kept"]}
+    assert not kept & set(HOSTILE) and set(HOSTILE) <= set(dropped)
+    assert dropped["empty"] == "empty" and dropped["external"] == "external_image"

@@ -1,0 +1,37 @@
+"""The curate flow on a local 2-worker Dask / Ray cluster (prefect-dask / prefect-ray) and
+on the process runner: the render pool starts inside every worker, shuts down cleanly, and
+the result equals the single-process `run_curate`, row for row."""
+
+import hashlib
+
+import pyarrow.parquet as pq
+import pytest
+
+from flows.curate import curate_flow
+from flows.runners import task_runner
+from rlrf.data.stage import run_curate
+from tests.data.test_stage import recipe_for
+
+
+def digests(out):
+    return {t: hashlib.sha256(repr(pq.read_table(out / f"{t}.parquet").to_pylist()).encode()).hexdigest()
+            for t in ("samples", "funnel")}
+
+
+@pytest.fixture(scope="module")
+def single(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("single")
+    recipe = recipe_for(tmp, shard_rows=20)
+    run_curate(recipe, {}, tmp / "out")
+    return recipe, digests(tmp / "out")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("runner", ["dask", "ray", "process"])
+def test_cluster_run_equals_single_process(harness, single, runner, tmp_path):
+    recipe, expected = single
+    recipe = recipe.model_copy(update={"curate": recipe.curate.model_copy(update={"task_runner": runner})})
+    flow = curate_flow.with_options(task_runner=task_runner(recipe.curate, 2))
+    summary = flow(recipe=recipe, out_dir=tmp_path / "out", upstream={})
+    assert summary["shards"] == 3
+    assert digests(tmp_path / "out") == expected
