@@ -176,6 +176,8 @@ def test_mode_collapse_counts_the_most_frequent_prediction(con):
     assert sft["n"] == 4 and sft["top_output_share"] == pytest.approx(0.75)
     assert sft["distinct_share"] == pytest.approx(0.5) and sft["top_output"] == GT[:200]
     assert rows[("rlrf", "test_hard")]["top_output_share"] == pytest.approx(1.0)
+    # the GT's first element is its circle; the box is another first element
+    assert sft["top_first_shape_share"] == pytest.approx(0.75) and sft["top_first_shape"].startswith("<circle")
 
 
 def test_rlrf_vs_sft_pairs_the_same_samples(con):
