@@ -206,3 +206,4 @@ def test_readme_table_script_prints_one_row_per_split_and_model(con):
     assert [line.split(" | ")[:2] for line in lines[2:]] == [
         ["| test_hard", "sft"], ["| test_hard", "rlrf"], ["| ood_emoji", "sft"], ["| ood_emoji", "rlrf"]]
     assert "0.150 ± " in lines[2]  # sft test_hard ink IoU mean
+    assert lines[2].endswith("| 75% |") and lines[3].endswith("| 100% |")  # same first shape
