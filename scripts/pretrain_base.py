@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=REPO / "models/tiny-base")
     ap.add_argument("--work", type=Path, default=REPO / "artifacts/pretrain", help="corpus and stage folders")
     ap.add_argument("--cache-dir", type=Path, default=None, help="keep and reuse the downloaded packages")
-    ap.add_argument("--steps", type=int, default=2400, help="optimiser steps of pretraining")
+    ap.add_argument("--steps", type=int, default=2000, help="optimiser steps of pretraining")
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--learning-rate", type=float, default=2e-3)
     args = ap.parse_args(argv)
