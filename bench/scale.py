@@ -25,8 +25,8 @@ import psutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from rlrf.recipe import load_recipe
 from rlrf.data.stage import run_curate
+from rlrf.recipe import load_recipe
 
 SVG_STACK_ROWS = 2_100_000
 TEST_SHARE = 3_000 / SVG_STACK_ROWS  # SVG-Stack's test split: ~3K of 2.1M rows

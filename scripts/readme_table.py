@@ -4,7 +4,8 @@
 Reads the `leaderboard` view (DuckDB over the newest finished stages of the recipe) and
 prints one Markdown row per split x model: MSE, SSIM and ink IoU as mean ± 95% CI,
 the median ink ratio (prediction ink / target ink), the share of predictions that
-render, and the target's median ink share. The blank canvas row is the floor.
+render, the target's median ink share, and how often the model's most frequent first shape
+opens a prediction (`mode_collapse`: one box for every target). The blank canvas row is the floor.
 
     .venv/bin/python scripts/readme_table.py [--recipe tiny] [--splits test test_hard]
 """
@@ -23,8 +24,9 @@ from rlrf.recipe import load_recipe  # noqa: E402
 MODELS = ("blank", "sft", "rlrf", "sft_greedy", "rlrf_greedy", "potrace", "vtracer")
 QUERY = """
 SELECT split, model_label, n_scored, mse, mse_ci95, ssim, ssim_ci95, ink_iou, ink_iou_ci95,
-       ink_ratio_median, 1 - render_failure_rate AS valid, target_ink_share_median
+       ink_ratio_median, 1 - render_failure_rate AS valid, target_ink_share_median, top_first_shape_share
 FROM leaderboard
+LEFT JOIN mode_collapse USING (model_label, split)
 WHERE list_contains(?, split) AND list_contains(?, model_label)
 """
 
@@ -39,11 +41,12 @@ def table(con, splits: list[str], models: list[str]) -> str:
     rows = con.execute(QUERY, [splits, models]).fetchall()
     order = {(s, m): (splits.index(s), models.index(m)) for s in splits for m in models}
     rows.sort(key=lambda r: order[(r[0], r[1])])
-    out = ["| split | model | n | MSE ↓ | SSIM ↑ | ink IoU ↑ | ink ratio (median) | valid SVG | target ink (median) |",
-           "|---|---|---|---|---|---|---|---|---|"]
-    for split, model, n, mse, mse_ci, ssim, ssim_ci, iou, iou_ci, ratio, valid, tink in rows:
+    out = ["| split | model | n | MSE ↓ | SSIM ↑ | ink IoU ↑ | ink ratio (median) | valid SVG | target ink (median) | same first shape |",
+           "|---|---|---|---|---|---|---|---|---|---|"]
+    for split, model, n, mse, mse_ci, ssim, ssim_ci, iou, iou_ci, ratio, valid, tink, top in rows:
         out.append(f"| {split} | {model} | {n} | {_ci(mse, mse_ci)} | {_ci(ssim, ssim_ci)} | {_ci(iou, iou_ci)} | "
-                   f"{'NULL' if ratio is None else f'{ratio:.2f}'} | {valid:.0%} | {tink:.3f} |")
+                   f"{'NULL' if ratio is None else f'{ratio:.2f}'} | {valid:.0%} | {tink:.3f} | "
+                   f"{'—' if top is None or model == 'blank' else f'{top:.0%}'} |")
     return "\n".join(out)
 
 

@@ -6,6 +6,8 @@
 --   text_share             any <text> element (writing instead of drawing)
 --   text_restates_caption  a <text> whose content appears in the sample's caption / prompt
 --   render_failure_share   completions that did not render
+--   same_svg_other_target_share  the exact SVG was also written for another target in the
+--                          same step (mode collapse: one drawing, e.g. a big box, for all)
 -- requires: rollouts, samples
 CREATE OR REPLACE VIEW reward_hacks AS
 WITH r AS (
@@ -26,6 +28,11 @@ WITH r AS (
         lower(trim(regexp_extract(coalesce(ro.svg, ''), '<text\b[^>]*>\s*([^<]*)', 1))) AS text_content
     FROM rollouts ro
     LEFT JOIN samples s USING (sample_id)
+),
+targets_per_svg AS (
+    SELECT step, svg, count(DISTINCT sample_id) AS n_targets
+    FROM r
+    GROUP BY step, svg
 )
 SELECT
     step,
@@ -38,7 +45,9 @@ SELECT
     avg(CASE WHEN length(text_content) >= 3 AND caption <> '' AND contains(caption, text_content)
         THEN 1.0 ELSE 0.0 END) AS text_restates_caption_share,
     avg(CASE WHEN render_ok THEN 0.0 ELSE 1.0 END) AS render_failure_share,
+    avg(CASE WHEN t.n_targets > 1 THEN 1.0 ELSE 0.0 END) AS same_svg_other_target_share,
     avg(total) AS mean_total
 FROM r
+JOIN targets_per_svg t USING (step, svg)
 GROUP BY step
 ORDER BY step;

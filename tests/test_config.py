@@ -128,3 +128,22 @@ def test_text_rewards_default_to_the_metric_weights():
     r = parse_recipe({"name": "t", "eval": {"clip_model": "/w/clip"},
                       "rewards": [{"name": "clip"}, {"name": "vlm_judge", "model": "/w/judge"}, {"name": "l2"}]})
     assert [s.model for s in r.rewards] == ["/w/clip", "/w/judge", None]
+
+
+def test_tiny_starts_sft_from_the_committed_pretrained_base():
+    """`make run` fine-tunes models/tiny-base (scripts/pretrain_base.py): a committed folder
+    with weights, the tokenizer they were trained with, the data manifest and loss curve."""
+    import json
+
+    r = load_recipe("tiny")
+    base = repo_root() / r.model.name_or_path
+    assert r.tokenizer.name_or_path == r.model.name_or_path
+    for name in ("config.json", "model.safetensors", "tokenizer.json", "MANIFEST.json", "loss_curve.csv"):
+        assert (base / name).is_file(), name
+    assert sum(f.stat().st_size for f in base.iterdir()) < 50 * 2**20
+    manifest = json.loads((base / "MANIFEST.json").read_text())
+    assert manifest["corpus"]["rows"] > 5000
+    assert all(p["in_bundled_corpus"] == 0 or p["rows"] > 0 for p in manifest["corpus"]["packages"])
+    config = json.loads((base / "config.json").read_text())
+    assert config["text_config"]["hidden_size"] == r.model.hidden_size
+    assert config["vision_config"]["hidden_size"] == r.model.vision_hidden_size

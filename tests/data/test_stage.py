@@ -8,13 +8,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from rlrf.recipe import parse_recipe
 from rlrf.data.curate import TRAIN_POOL, prepare, route, select
 from rlrf.data.features import render_features
 from rlrf.data.funnel import Funnel
 from rlrf.data.sources import load_rows, plan_shards, read_shard
 from rlrf.data.stage import run_curate
 from rlrf.models.tokenizer import count_tokens, train_tokenizer
+from rlrf.recipe import parse_recipe
 
 NS = 'xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"'
 

@@ -10,6 +10,7 @@ import pytest
 from rlrf.artifacts import refresh_views, sql_files
 
 SVG = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 100 100">{}</svg>'
+BOX = SVG.format('<path d="M0 8H64V56H0Z"/>')
 GT = SVG.format('<circle cx="50" cy="50" r="40" fill="#123456"/><rect x="5" y="5" width="20" height="20"/>' * 3)
 
 
@@ -71,9 +72,13 @@ def _fixtures():
     rollouts.append({"step": 3, "sample_id": "rl-1", "k": 0, "completion": GT, "svg": GT, "render_ok": True,
                      "n_tokens": len(GT) // 4, "gt_n_tokens": len(GT) // 4,
                      "error": None, "l2": 0.9, "total": 0.9})
+    rollouts.append({"step": 3, "sample_id": "rl-2", "k": 0, "completion": GT, "svg": GT, "render_ok": True,
+                     "n_tokens": len(GT) // 4, "gt_n_tokens": len(GT) // 4,
+                     "error": None, "l2": 0.1, "total": 0.1})  # the same SVG for another target
     predictions = [
         {k: r[k] for k in ("model_label", "dataset", "sample_id", "render_ok", "error", "seconds")}
-        | {"svg_pred": GT, "n_tokens": r["pred_tokens"]}
+        | {"svg_pred": BOX if r["model_label"] == "sft" and r["sample_id"].endswith("-1") else GT,
+           "n_tokens": r["pred_tokens"]}
         for r in _metrics_rows()
     ]
     ablation_cells = [
@@ -159,6 +164,20 @@ def test_reward_hacks_shares(con):
     assert s1["render_failure_share"] == pytest.approx(0.25)
     assert s1["short_share"] == pytest.approx(0.75)
     assert rows[3]["short_share"] == 0 and rows[3]["tiny_viewbox_share"] == 0
+    assert s1["same_svg_other_target_share"] == 0  # four different SVGs for one target
+    assert rows[3]["same_svg_other_target_share"] == pytest.approx(1.0)
+
+
+def test_mode_collapse_counts_the_most_frequent_prediction(con):
+    rows = {(r["model_label"], r["split"]): r for r in con.sql("SELECT * FROM mode_collapse").to_arrow_table().to_pylist()}
+    assert len(rows) == 3 * 3
+    sft = rows[("sft", "test_hard")]
+    # the fixture's sft writes the GT for 3 samples and a box for one
+    assert sft["n"] == 4 and sft["top_output_share"] == pytest.approx(0.75)
+    assert sft["distinct_share"] == pytest.approx(0.5) and sft["top_output"] == GT[:200]
+    assert rows[("rlrf", "test_hard")]["top_output_share"] == pytest.approx(1.0)
+    # the GT's first element is its circle; the box is another first element
+    assert sft["top_first_shape_share"] == pytest.approx(0.75) and sft["top_first_shape"].startswith("<circle")
 
 
 def test_rlrf_vs_sft_pairs_the_same_samples(con):
@@ -187,3 +206,4 @@ def test_readme_table_script_prints_one_row_per_split_and_model(con):
     assert [line.split(" | ")[:2] for line in lines[2:]] == [
         ["| test_hard", "sft"], ["| test_hard", "rlrf"], ["| ood_emoji", "sft"], ["| ood_emoji", "rlrf"]]
     assert "0.150 ± " in lines[2]  # sft test_hard ink IoU mean
+    assert lines[2].endswith("| 75% |") and lines[3].endswith("| 100% |")  # same first shape
