@@ -66,21 +66,11 @@ def _resolve(path: str) -> Path:
 def _from_datasets(cfg: DataConfig) -> pa.Table:
     """SVG-Stack via the hub (`starvector/svg-stack`: columns Filename, Svg; splits train,
     test): `hf_split` rows are tagged "train", `hf_test_split` rows "test"."""
-    import datasets
-
     parts = []
     for split, tag in ((cfg.hf_split, TRAIN), (cfg.hf_test_split, TEST)):
         if split is None:
             continue
-        try:
-            ds = datasets.load_dataset(cfg.hf_id, split=split)
-        except Exception as exc:  # noqa: BLE001 - the hub raises many types; say which dataset failed
-            raise RuntimeError(
-                f"could not load dataset '{cfg.hf_id}' (split {split}) through `datasets`: {exc}. "
-                "Offline? Point data.source=local and data.path at a Parquet/JSON copy with the same "
-                "columns (and data.split_column naming train/test rows)."
-            ) from exc
-        table = _svg_stack_columns(ds.data.table, cfg, origin=cfg.hf_id)
+        table = _svg_stack_columns(load_hub_split(cfg.hf_id, split), cfg, origin=cfg.hf_id)
         parts.append(table.set_column(table.schema.get_field_index("source_split"), "source_split",
                                       pa.array([tag] * table.num_rows, pa.string())))
     return pa.concat_tables(parts)
@@ -488,6 +478,11 @@ def _bundled_capped(cfg: DataConfig) -> pa.Table:
 def _hf_table(hf_id: str, split: str) -> pa.Table:
     """A hub split as its memory-mapped Arrow table (the `datasets` cache): slicing reads
     only the pages a shard touches."""
+    return load_hub_split(hf_id, split)
+
+
+def load_hub_split(hf_id: str, split: str) -> pa.Table:
+    """One hub split as an Arrow table, or a RuntimeError that says which and what to do offline."""
     import datasets
 
     try:
