@@ -171,3 +171,17 @@ def test_hostile_rows_never_crash_or_hang_a_shard(tmp_path):
                if not r["kept"]}
     assert not kept & set(HOSTILE) and set(HOSTILE) <= set(dropped)
     assert dropped["empty"] == "empty" and dropped["external"] == "external_image"
+
+
+def test_token_counts_ignore_padding_and_truncation_saved_with_the_tokenizer():
+    """A tokenizer.json may carry padding / truncation (models/tiny-base's does): counted in
+    batches, each text still gets its own length, as transformers' __call__ gives."""
+    from rlrf.data.stage import count_tokens_batched
+
+    tok = train_tokenizer(['<svg><path d="M0 0H10V10Z"/></svg>'] * 20, parse_recipe({"name": "t"}).tokenizer)
+    tok.backend_tokenizer.enable_padding(pad_id=0, pad_token="<pad>")
+    tok.backend_tokenizer.enable_truncation(max_length=4)
+    texts = ["<svg/>", '<svg><path d="M0 0H10V10Z"/><path d="M1 1H9V9Z"/></svg>', "<svg></svg>"]
+    want = [len(ids) for ids in tok(texts, add_special_tokens=False)["input_ids"]]
+    assert len(set(want)) == 3 and max(want) > 4
+    assert count_tokens_batched(tok, texts, batch=2).tolist() == want
