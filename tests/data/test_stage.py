@@ -7,6 +7,7 @@ import hashlib
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from transformers import AutoTokenizer
 
 from rlrf.data.curate import TRAIN_POOL, prepare, route, select
 from rlrf.data.features import render_features
@@ -186,3 +187,21 @@ def test_token_counts_ignore_padding_and_truncation_saved_with_the_tokenizer():
     want = [len(ids) for ids in tok(texts, add_special_tokens=False)["input_ids"]]
     assert len(set(want)) == 3 and max(want) > 4
     assert got == want
+
+
+@pytest.mark.slow
+def test_every_shipped_embedded_recipe_curates_every_split(tmp_path):
+    """The embedded recipes through the real stage (their own tokenizer, grid, quotas): every
+    split the pipeline reads is filled and each n_tokens is the tokenizer's count of its row."""
+    from rlrf.recipe import load_recipe
+
+    for name in ("tiny", "tiny-text2svg"):
+        recipe = load_recipe(name)
+        run_curate(recipe, {}, tmp_path / name)
+        samples = pq.read_table(tmp_path / name / "samples.parquet")
+        counts = {s: samples["split"].to_pylist().count(s) for s in ("train", "rl", "test", "test_hard")}
+        assert all(n > 0 for n in counts.values()), (name, counts)
+        tok = AutoTokenizer.from_pretrained(tmp_path / name / "tokenizer")
+        head = samples.slice(0, 64)
+        want = [len(ids) for ids in tok(head["svg"].to_pylist(), add_special_tokens=False)["input_ids"]]
+        assert head["n_tokens"].to_pylist() == want, name
