@@ -214,6 +214,16 @@ class SFTConfig(Section):
         "fails with TRL's error, one set above fails too")
 
 
+class PromptSet(Section):
+    """Caption-only RL prompts: one of `rlrf.data.sources.TEXT2SVG_SETS` without SVGs (e.g.
+    flickr30k), from its hub id or a local Parquet/JSON copy with the same columns."""
+
+    name: str = Field(description="a prompt-only Text2SVG set (flickr30k)")
+    path: str | None = Field(None, description="hub id or local path; None = the set's hub id")
+    split: str | None = Field(None, description="hub split; None = the set's default")
+    max_rows: int | None = Field(None, gt=0, description="first rows only (None = all)")
+
+
 class GRPOConfig(Section):
     """GRPO knobs. Step counts (`max_steps`, `lr_decay_steps`, `save_steps`, reward warm-up
     `steps`) are roll-out batches, the paper's / EasyR1's training steps; with
@@ -250,6 +260,11 @@ class GRPOConfig(Section):
         None, gt=0, description="render side for image rewards (paper: 512); None = model.image_size"
     )
     max_train_rows: int | None = Field(None, gt=0, description="use only the first rows of the split (None = all)")
+    prompt_sets: list[PromptSet] = Field(
+        default_factory=list,
+        description="caption-only RL prompts added to the curated rl split (the paper's Flickr30k captions "
+        "for Text2SVG): text2svg with caption-only rewards (clip, vlm_judge) only",
+    )
     logging_steps: int = Field(1, gt=0, description="roll-out batches between train_log rows")
     save_steps: int = Field(50, gt=0, description="roll-out batches between checkpoints (resume points)")
     use_vllm: bool = False

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from rlrf.config import Recipe, RecipeError, _set_dotted, resolve_recipe_path
 from rlrf.eval.baselines import BASELINES
-from rlrf.rewards.registry import REWARDS, import_dotted
+from rlrf.rewards.registry import CAPTION_ONLY_REWARDS, REWARDS, import_dotted
 
 
 def _describe(err: dict[str, Any]) -> str:
@@ -64,6 +64,20 @@ def _unknown_names(recipe: Recipe) -> list[str]:
             continue
         problems.append(f"rewards.{i}.name: unknown reward {name!r}; valid: {', '.join(sorted(REWARDS))} "
                         "(or a dotted import path)")
+    if recipe.grpo.prompt_sets:
+        from rlrf.data.sources import TEXT2SVG_SETS
+
+        if recipe.model.task != "text2svg":
+            problems.append("grpo.prompt_sets: caption-only prompts need model.task text2svg")
+        for i, ps in enumerate(recipe.grpo.prompt_sets):
+            if TEXT2SVG_SETS.get(ps.name, {"svg": True})["svg"] is not None:
+                caption_only = [n for n, spec in TEXT2SVG_SETS.items() if spec["svg"] is None]
+                problems.append(f"grpo.prompt_sets.{i}.name: {ps.name!r} is not a caption-only set; valid: "
+                                f"{', '.join(caption_only)}")
+        needs_target = [n for n in names if n not in CAPTION_ONLY_REWARDS]
+        if needs_target:
+            problems.append(f"grpo.prompt_sets: rewards {needs_target} need a target SVG, which caption-only "
+                            f"prompts lack; use {', '.join(sorted(CAPTION_ONLY_REWARDS))}")
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         problems.append(f"rewards: names repeat {repeated} (TRL logs each reward by its name)")

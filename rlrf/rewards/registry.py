@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 
 Builder = Callable[..., Callable]
 REWARDS: dict[str, Builder] = {}
+# rewards that score a roll-out against the caption alone (no target SVG): the only ones a
+# caption-only RL prompt (`grpo.prompt_sets`) can be scored with
+CAPTION_ONLY_REWARDS = frozenset({"clip", "vlm_judge"})
 
 
 def register(name: str) -> Callable[[Builder], Builder]:

@@ -59,13 +59,16 @@ def grpo_dataset(
 ) -> Dataset:
     """Prompt rows with the columns rewards read: gt_svg, sample_id, caption, gt_n_tokens.
 
-    gt_n_tokens drives the dynamic max length (RLRF §3.3).
+    gt_n_tokens drives the dynamic max length (RLRF §3.3). Caption-only prompts (text2svg,
+    `grpo.prompt_sets`) have no GT: gt_svg and gt_n_tokens are None there.
     """
     pairs = _with_inputs(_rows(table, max_rows), cfg)
     if not pairs:
         raise ValueError("GRPO: no usable RL rows")
     svgs = [row["svg"] for row, _ in pairs]
-    n_tokens = [len(ids) for ids in tokenizer(svgs, add_special_tokens=False)["input_ids"]]
+    known = [s for s in svgs if s is not None]
+    counts = iter(len(ids) for ids in tokenizer(known, add_special_tokens=False)["input_ids"]) if known else iter(())
+    n_tokens = [None if s is None else next(counts) for s in svgs]
     records = []
     for (row, image), n in zip(pairs, n_tokens, strict=True):
         rec = {

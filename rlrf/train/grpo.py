@@ -103,7 +103,8 @@ class RLRFTrainer(StrictResume, GRPOTrainer):
             self.generation_kwargs["max_new_tokens"] = n
 
     def _generate_and_score_completions(self, inputs):
-        local = max(int(x["gt_n_tokens"]) for x in inputs)
+        # a caption-only prompt (no GT SVG) may use the whole budget
+        local = max(self.length_cap if x.get("gt_n_tokens") is None else int(x["gt_n_tokens"]) for x in inputs)
         # every rank must generate for the same number of steps (ZeRO-3 gathers per forward)
         longest = int(
             self.accelerator.gather(torch.tensor([local], device=self.accelerator.device)).max()
@@ -154,7 +155,7 @@ class RLRFTrainer(StrictResume, GRPOTrainer):
                 "completion": text,
                 "svg": svg,
                 "n_tokens": len(completion_ids[i]),
-                "gt_n_tokens": int(x["gt_n_tokens"]),
+                "gt_n_tokens": None if x.get("gt_n_tokens") is None else int(x["gt_n_tokens"]),
                 "render_ok": ok,
                 "error": None if ok else r.reason,
             }

@@ -21,6 +21,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
@@ -33,6 +34,21 @@ log = logging.getLogger(__name__)
 def split_rows(curate_dir: Path, split: str):
     samples = pq.read_table(Path(curate_dir) / "samples.parquet")
     return samples.filter(pc.equal(samples["split"], split))
+
+
+def rl_rows(recipe: Recipe, curate_dir: Path) -> pa.Table:
+    """The curated `rl` split, then the recipe's caption-only prompt sets (`grpo.prompt_sets`:
+    sample_id, caption, svg None), as the columns GRPO reads."""
+    from rlrf.data.sources import load_text2svg_set
+
+    cols = ["sample_id", "caption", "svg"]
+    rows = split_rows(curate_dir, "rl")
+    parts = [rows.select(cols).cast(pa.schema([(c, pa.string()) for c in cols]))]
+    for ps in recipe.grpo.prompt_sets:
+        extra = load_text2svg_set(ps.name, ps.path, ps.split, ps.max_rows).select(cols)
+        parts.append(extra.cast(parts[0].schema))
+        log.info("grpo: %d caption-only prompts from %s", extra.num_rows, ps.name)
+    return pa.concat_tables(parts)
 
 
 def run_sft(recipe: Recipe, upstream: dict[str, Path], out_dir: Path) -> dict:
@@ -67,14 +83,14 @@ def train_stage(recipe: Recipe, stage: str, out_dir: Path, curate_dir: Path, sft
         if recipe.grpo.init == "base":
             model, processor = base_model(recipe, Path(curate_dir) / "tokenizer")
             if model.name_or_path:  # pretrained: TRL loads a KL reference model (beta > 0) from the same id
-                summary = train_grpo(recipe, split_rows(curate_dir, "rl"), None, out_dir, init=(model, processor))
+                summary = train_grpo(recipe, rl_rows(recipe, curate_dir), None, out_dir, init=(model, processor))
             else:  # random init has no id: saved, so the trainer and its reference model load the same weights
                 init_dir = save_base_model(model, processor, Path(out_dir) / "base_model")
-                summary = train_grpo(recipe, split_rows(curate_dir, "rl"), init_dir, out_dir)
+                summary = train_grpo(recipe, rl_rows(recipe, curate_dir), init_dir, out_dir)
             return {**summary, "init": "base"}
         if sft_dir is None:
             raise ValueError("--sft is required for the grpo stage")
-        return train_grpo(recipe, split_rows(curate_dir, "rl"), sft_dir / "model", out_dir)
+        return train_grpo(recipe, rl_rows(recipe, curate_dir), sft_dir / "model", out_dir)
     raise ValueError(f"unknown training stage {stage!r} (sft or grpo)")
 
 
