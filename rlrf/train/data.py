@@ -16,6 +16,7 @@ from PIL import Image
 from rlrf.config import ModelConfig
 from rlrf.models.inputs import render_inputs
 from rlrf.models.prompts import prompt_messages
+from rlrf.models.tokenizer import count_tokens
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +67,7 @@ def grpo_dataset(
     if not pairs:
         raise ValueError("GRPO: no usable RL rows")
     svgs = [row["svg"] for row, _ in pairs]
-    known = [s for s in svgs if s is not None]
-    counts = iter(len(ids) for ids in tokenizer(known, add_special_tokens=False)["input_ids"]) if known else iter(())
+    counts = iter(count_tokens(tokenizer, [s for s in svgs if s is not None]))
     n_tokens = [None if s is None else next(counts) for s in svgs]
     records = []
     for (row, image), n in zip(pairs, n_tokens, strict=True):
