@@ -34,6 +34,10 @@ log = logging.getLogger(__name__)
 
 # Recycle workers now and then so slow leaks/fragmentation never reach the memory cap.
 _TASKS_PER_WORKER = 2000
+# A broken pool (pebble aborts every queued task) is rebuilt and the aborted tasks rerun
+# this many times; a task that keeps breaking pools then counts as a worker crash.
+_BROKEN_RETRIES = 2
+_BROKEN = object()
 
 
 def _address_space_bytes() -> int:
@@ -107,27 +111,33 @@ class RenderPool:
         return self._map(render, [(svg, size, self.limits, pad_square) for svg in svgs])
 
     def _map(self, fn, arg_tuples: list[tuple]) -> list:
-        """Run fn(*args) for each tuple in the workers; failures of the worker become values."""
+        """Run fn(*args) for each tuple in the workers; failures of the worker become values.
+
+        When pebble declares the whole pool broken (a worker died outside any task, e.g. at
+        start-up under memory pressure) it aborts every queued task, innocent ones included:
+        those run again on a fresh pool, up to `_BROKEN_RETRIES` times, before they count as
+        `worker_crash`."""
         if not arg_tuples:
             return []
-        import pebble
-
-        pool = self._ensure()
-        futures = [
-            pool.schedule(fn, args=args, timeout=self.limits.timeout_s) for args in arg_tuples
-        ]
-        results: list[RenderResult] = []
-        for future in futures:
-            try:
-                results.append(future.result())
-            except FutureTimeout:
-                results.append(RenderFailure("timeout", f"> {self.limits.timeout_s:g} s"))
-            except MemoryError:
-                results.append(RenderFailure("memory", "worker ran out of its address space"))
-            except pebble.ProcessExpired as exc:
-                results.append(RenderFailure("worker_crash", f"exit code {exc.exitcode}"))
-            except Exception as exc:  # noqa: BLE001  (e.g. a result that failed to unpickle)
-                results.append(RenderFailure("worker_crash", f"{type(exc).__name__}: {exc}"[:300]))
+        results: list = [None] * len(arg_tuples)
+        todo = list(range(len(arg_tuples)))
+        for attempt in range(_BROKEN_RETRIES + 1):
+            pool = self._ensure()
+            futures = [(i, pool.schedule(fn, args=arg_tuples[i], timeout=self.limits.timeout_s)) for i in todo]
+            aborted = []
+            for i, future in futures:
+                outcome = self._outcome(future)
+                if outcome is _BROKEN and attempt < _BROKEN_RETRIES:
+                    aborted.append(i)
+                else:
+                    results[i] = (RenderFailure("worker_crash", "BrokenProcessPool: the pool broke, retries spent")
+                                  if outcome is _BROKEN else outcome)
+            if not aborted:
+                break
+            log.warning("render pool broke (attempt %d): %d/%d tasks run again on a fresh pool",
+                        attempt + 1, len(aborted), len(arg_tuples))
+            self.close()
+            todo = aborted
         n_crashed = sum(
             isinstance(r, RenderFailure) and r.reason == "worker_crash" for r in results
         )
@@ -136,6 +146,26 @@ class RenderPool:
             # `if __name__ == "__main__":` guard makes every worker crash at start-up.
             log.warning("render pool: %d/%d tasks lost their worker", n_crashed, len(results))
         return results
+
+    def _outcome(self, future):
+        """The task's value, a `RenderFailure` for its own timeout / crash / memory failure,
+        or `_BROKEN` when pebble aborted it because the pool broke."""
+        from concurrent.futures.process import BrokenProcessPool
+
+        import pebble
+
+        try:
+            return future.result()
+        except FutureTimeout:
+            return RenderFailure("timeout", f"> {self.limits.timeout_s:g} s")
+        except MemoryError:
+            return RenderFailure("memory", "worker ran out of its address space")
+        except pebble.ProcessExpired as exc:
+            return RenderFailure("worker_crash", f"exit code {exc.exitcode}")
+        except BrokenProcessPool:
+            return _BROKEN
+        except Exception as exc:  # noqa: BLE001  (e.g. a result that failed to unpickle)
+            return RenderFailure("worker_crash", f"{type(exc).__name__}: {exc}"[:300])
 
     def close(self) -> None:
         with self._lock:

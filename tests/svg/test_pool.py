@@ -145,3 +145,45 @@ def test_headline_render_is_the_bounded_pool():
     svg = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><rect width="5" height="5"/></svg>'
     assert np.array_equal(svg_pkg.render(svg, 32, RenderConfig(workers=1)), render(svg, 32))
     assert svg_pkg.render is not svg_pkg.render_unbounded
+
+
+class _Done:
+    def __init__(self, value=None, error=None):
+        self.value, self.error = value, error
+
+    def result(self):
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
+class _BreaksOnce:
+    """A pebble-like pool whose first batch is aborted whole (what pebble does when a
+    worker dies outside any task), then runs tasks normally."""
+
+    def __init__(self, broken: bool):
+        self.broken = broken
+
+    def schedule(self, fn, args, timeout):
+        from concurrent.futures.process import BrokenProcessPool
+
+        if self.broken:
+            return _Done(error=BrokenProcessPool("All workers expired"))
+        return _Done(value=fn(*args))
+
+
+def test_a_broken_pool_is_rebuilt_and_aborted_tasks_rerun(monkeypatch):
+    """Before: one broken pool turned the whole batch into worker_crash failures (58 GT
+    renders of an eval split scored as failed)."""
+    pool = RenderPool(RenderConfig(workers=1))
+    pools = iter([_BreaksOnce(True), _BreaksOnce(False)])
+    monkeypatch.setattr(pool, "_ensure", lambda: next(pools))
+    results = pool.map(len, [("ab",), ("abc",)])
+    assert results == [2, 3]
+
+
+def test_a_pool_that_keeps_breaking_fails_the_tasks_as_values(monkeypatch):
+    pool = RenderPool(RenderConfig(workers=1))
+    monkeypatch.setattr(pool, "_ensure", lambda: _BreaksOnce(True))
+    results = pool.map(len, [("ab",)])
+    assert results[0].reason == "worker_crash" and "BrokenProcessPool" in results[0].detail
