@@ -22,6 +22,7 @@ import multiprocessing.util
 import os
 import resource
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import TimeoutError as FutureTimeout
 
@@ -38,6 +39,9 @@ _TASKS_PER_WORKER = 2000
 # this many times; a task that keeps breaking pools then counts as a worker crash.
 _BROKEN_RETRIES = 2
 _BROKEN = object()
+# seconds a batch may take beyond its tasks' own timeouts run back to back (worker start-up)
+_STALL_S = 120.0
+_CLOSE_S = 15.0  # seconds `close` waits for pebble to stop before giving up on it
 
 
 def _address_space_bytes() -> int:
@@ -114,8 +118,9 @@ class RenderPool:
         """Run fn(*args) for each tuple in the workers; failures of the worker become values.
 
         When pebble declares the whole pool broken (a worker died outside any task, e.g. at
-        start-up under memory pressure) it aborts every queued task, innocent ones included:
-        those run again on a fresh pool, up to `_BROKEN_RETRIES` times, before they count as
+        start-up under memory pressure) it aborts every queued task, innocent ones included;
+        a pool can also stop dispatching altogether (a worker that never starts). Those
+        tasks run again on a fresh pool, up to `_BROKEN_RETRIES` times, before they count as
         `worker_crash`."""
         if not arg_tuples:
             return []
@@ -124,13 +129,18 @@ class RenderPool:
         for attempt in range(_BROKEN_RETRIES + 1):
             pool = self._ensure()
             futures = [(i, pool.schedule(fn, args=arg_tuples[i], timeout=self.limits.timeout_s)) for i in todo]
+            # every task has its own timeout once a worker runs it; a batch that outlives all
+            # of them back to back (+ start-up) has a pool that stopped dispatching (pebble
+            # blocks forever sending to a worker that never started): rebuild, never hang
+            waves = -(-len(todo) // max(1, self.limits.workers))
+            deadline = time.monotonic() + _STALL_S + waves * self.limits.timeout_s
             aborted = []
             for i, future in futures:
-                outcome = self._outcome(future)
+                outcome = self._outcome(future, deadline)
                 if outcome is _BROKEN and attempt < _BROKEN_RETRIES:
                     aborted.append(i)
                 else:
-                    results[i] = (RenderFailure("worker_crash", "BrokenProcessPool: the pool broke, retries spent")
+                    results[i] = (RenderFailure("worker_crash", "BrokenProcessPool: the pool broke or stalled, retries spent")
                                   if outcome is _BROKEN else outcome)
             if not aborted:
                 break
@@ -147,16 +157,20 @@ class RenderPool:
             log.warning("render pool: %d/%d tasks lost their worker", n_crashed, len(results))
         return results
 
-    def _outcome(self, future):
+    def _outcome(self, future, deadline: float):
         """The task's value, a `RenderFailure` for its own timeout / crash / memory failure,
-        or `_BROKEN` when pebble aborted it because the pool broke."""
+        or `_BROKEN` when pebble aborted it because the pool broke or the batch outlived
+        `deadline` with the task still unfinished."""
         from concurrent.futures.process import BrokenProcessPool
 
         import pebble
 
         try:
-            return future.result()
+            return future.result(timeout=max(0.0, deadline - time.monotonic()))
         except FutureTimeout:
+            if not future.done():  # the batch's deadline, not the task's own timeout
+                future.cancel()
+                return _BROKEN
             return RenderFailure("timeout", f"> {self.limits.timeout_s:g} s")
         except MemoryError:
             return RenderFailure("memory", "worker ran out of its address space")
@@ -168,11 +182,18 @@ class RenderPool:
             return RenderFailure("worker_crash", f"{type(exc).__name__}: {exc}"[:300])
 
     def close(self) -> None:
+        """Stop the workers. pebble's join can block on a scheduler thread stuck writing to
+        a dead worker, so the stop runs in a daemon thread and is abandoned (loudly) after
+        `_CLOSE_S` rather than hanging the caller."""
         with self._lock:
-            if self._pool is not None:
-                self._pool.stop()
-                self._pool.join(timeout=5)
-                self._pool = None
+            pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        stopper = threading.Thread(target=_stop, args=(pool,), daemon=True, name="render-pool-stop")
+        stopper.start()
+        stopper.join(_CLOSE_S)
+        if stopper.is_alive():
+            log.warning("render pool: workers did not stop within %g s; left to exit with the process", _CLOSE_S)
 
     def __enter__(self) -> RenderPool:
         return self
@@ -185,6 +206,14 @@ class RenderPool:
 
     def __setstate__(self, state: dict) -> None:
         self.__init__(state["limits"])
+
+
+def _stop(pool) -> None:
+    pool.stop()
+    try:
+        pool.join(timeout=5)
+    except TimeoutError:
+        log.warning("render pool: workers still running 5 s after stop")
 
 
 def _allow_children() -> None:

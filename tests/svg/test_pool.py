@@ -151,7 +151,7 @@ class _Done:
     def __init__(self, value=None, error=None):
         self.value, self.error = value, error
 
-    def result(self):
+    def result(self, timeout=None):
         if self.error is not None:
             raise self.error
         return self.value
@@ -187,3 +187,38 @@ def test_a_pool_that_keeps_breaking_fails_the_tasks_as_values(monkeypatch):
     monkeypatch.setattr(pool, "_ensure", lambda: _BreaksOnce(True))
     results = pool.map(len, [("ab",)])
     assert results[0].reason == "worker_crash" and "BrokenProcessPool" in results[0].detail
+
+
+class _Never:
+    """A future of a pool that stopped dispatching: never done."""
+
+    def result(self, timeout=None):
+        from concurrent.futures import TimeoutError as FutureTimeout
+
+        time.sleep(min(timeout or 0.0, 0.05))
+        raise FutureTimeout()
+
+    def done(self):
+        return False
+
+    def cancel(self):
+        return False
+
+
+class _Stalled:
+    def schedule(self, fn, args, timeout):
+        return _Never()
+
+
+def test_a_stalled_pool_fails_the_batch_instead_of_hanging(monkeypatch):
+    """Before: a pool whose worker never started blocked `Future.result()` forever (seen
+    with a script that lacked the `__main__` guard)."""
+    import rlrf.svg.pool as pool_mod
+
+    monkeypatch.setattr(pool_mod, "_STALL_S", 0.1)
+    pool = RenderPool(RenderConfig(workers=1, timeout_s=0.1))
+    monkeypatch.setattr(pool, "_ensure", lambda: _Stalled())
+    start = time.monotonic()
+    results = pool.map(len, [("ab",), ("abc",)])
+    assert all(r.reason == "worker_crash" for r in results)
+    assert time.monotonic() - start < 10
