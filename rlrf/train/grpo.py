@@ -42,7 +42,7 @@ from rlrf.train.callbacks import StepClock, TimeBudgetCallback, TrainTables
 from rlrf.train.checkpoints import StrictResume, checkpoint_step, last_complete_checkpoint
 from rlrf.train.data import grpo_dataset
 from rlrf.train.rollouts import RolloutBook, Term
-from rlrf.train.sft import device_args, trl_config
+from rlrf.train.sft import trl_config
 
 log = logging.getLogger(__name__)
 
@@ -102,51 +102,32 @@ class RLRFTrainer(StrictResume, GRPOTrainer):
 
 def updates_per_batch(g) -> int:
     """Optimiser updates TRL takes per roll-out batch: mini-batches × passes over them."""
-    return g.updates_per_generation * g.num_iterations
-
-
-# recipe `grpo` fields that are TRL `GRPOConfig` fields of the same name and meaning
-GRPO_AS_IN_TRL = ("learning_rate", "num_iterations", "num_generations", "temperature", "beta",
-                  "max_completion_length", "logging_steps")
-# TRL fields whose RLRF default differs from TRL's; `grpo.trl` overrides them
-GRPO_TRL_DEFAULTS = {"epsilon": 0.4}  # the paper's clip range
+    return g.updates_per_generation * g.trl_value("num_iterations")
 
 
 def grpo_args(recipe: Recipe, output_dir: Path, reward_weights: list[float]) -> TrlGRPOConfig:
+    """TRL arguments: the recipe's `grpo.trl` values, and the batch shape and step counts
+    RLRF derives from its own knobs (roll-out batches -> optimiser updates)."""
     g = recipe.grpo
     world = int(os.environ.get("WORLD_SIZE", "1"))
-    completions = g.prompts_per_step * g.num_generations  # one roll-out batch
-    k = g.updates_per_generation
+    completions = g.prompts_per_step * g.trl_value("num_generations")  # one roll-out batch
+    k, accum = g.updates_per_generation, g.trl_value("gradient_accumulation_steps")
     per_batch = updates_per_batch(g)
-    if completions % (k * g.grad_accum * world):
+    if completions % (k * accum * world):
         raise ValueError(
             f"grpo: prompts_per_step*num_generations={completions} must divide by "
-            f"updates_per_generation*grad_accum*world_size={k * g.grad_accum * world}"
+            f"updates_per_generation*gradient_accumulation_steps*world_size={k * accum * world}"
         )
-    vllm = {}
-    if g.use_vllm:
-        vllm = {
-            "use_vllm": True,
-            "vllm_mode": g.vllm_mode,
-            "vllm_gpu_memory_utilization": g.vllm_gpu_memory_utilization,
-        }
-        if g.vllm_mode == "server":
-            vllm["vllm_server_base_url"] = g.vllm_server_base_url
-    fields = {name: getattr(g, name) for name in GRPO_AS_IN_TRL}
-    fields.update(
+    fields = dict(
         output_dir=str(output_dir),
         max_steps=g.max_steps * per_batch,  # TRL counts optimiser updates, the recipe roll-out batches
         save_steps=g.save_steps * per_batch,
-        per_device_train_batch_size=completions // (k * g.grad_accum * world),  # completions, not prompts
-        gradient_accumulation_steps=g.grad_accum,
-        # one generation of `completions` feeds k optimiser updates of grad_accum micro-batches
-        steps_per_generation=k * g.grad_accum,
+        per_device_train_batch_size=completions // (k * accum * world),  # completions, not prompts
+        # one generation of `completions` feeds k optimiser updates of `accum` micro-batches
+        steps_per_generation=k * accum,
         reward_weights=reward_weights,
-        log_completions=False,
-        **device_args(recipe, g),
-        **vllm,
     )
-    return trl_config(TrlGRPOConfig, "grpo", fields, {**GRPO_TRL_DEFAULTS, **g.trl})
+    return trl_config(TrlGRPOConfig, recipe, "grpo", fields)
 
 
 def reward_size(recipe: Recipe) -> int:
@@ -187,7 +168,7 @@ def train_grpo(
     dataset = grpo_dataset(rl_rows, recipe.model, tokenizer, g.max_train_rows)
     funcs, weights, warmups, dropped = _build_rewards(recipe, tokenizer)
     per_batch = updates_per_batch(g)
-    book, clock = RolloutBook([f.__name__ for f in funcs], g.num_generations), StepClock()
+    book, clock = RolloutBook([f.__name__ for f in funcs], g.trl_value("num_generations")), StepClock()
     terms = [Term(f, w, wu, per_batch, book, clock) for f, w, wu in zip(funcs, weights, warmups, strict=True)]
     if dropped:
         log.warning("GRPO runs without reward terms %s (weights unavailable)", dropped)
@@ -207,7 +188,7 @@ def train_grpo(
         # tables are flushed before any caller's on_save sees the checkpoint
         callbacks=[clock, tables, budget, *(callbacks or [])],
         length_margin=g.max_length_margin,
-        length_cap=g.max_completion_length,
+        length_cap=g.trl_value("max_completion_length"),
         lr_decay_factor=g.lr_decay_factor,
         lr_decay_steps=g.lr_decay_steps * per_batch,
     )
