@@ -167,3 +167,15 @@ def test_dino_weights_are_one_knob():
     assert r.section_hash("curate") != parse_recipe({"name": "x"}).section_hash("curate")
     with pytest.raises(RecipeError, match="set once, as eval.dino_model"):
         parse_recipe({"name": "x", "curate": {"cluster": {"dino_model": "/other"}}})
+
+
+def test_starvector_states_only_what_differs_from_the_3b():
+    """starvector-1b extends the 3B recipe: same data, curation rules, paper GRPO step and rewards."""
+    a, s = load_recipe("qwen2.5-vl-3b"), load_recipe("starvector-1b")
+    assert (a.data, a.render) == (s.data, s.render)
+    assert [(r.name, r.weight, r.warmup) for r in a.rewards] == [(r.name, r.weight, r.warmup) for r in s.rewards]
+    assert a.curate.model_copy(update={"train_max_tokens": 7800, "rl_max_tokens": None}) == s.curate
+    for key in ("learning_rate", "temperature", "num_generations", "epsilon", "beta"):
+        assert a.grpo.trl_value(key) == s.grpo.trl_value(key), key
+    assert (s.grpo.updates_per_generation, s.grpo.trl_value("use_vllm"), s.model.family) == (1, False, "starvector")
+    assert s.launch.config_for("sft") == s.launch.config_for("grpo") == "recipes/accelerate/zero2.yaml"
