@@ -434,7 +434,8 @@ class Recipe(Section):
         if "dino_model" in cluster.model_fields_set and cluster.dino_model != self.eval.dino_model:
             raise ValueError("curate.cluster.dino_model: the DINOv2 weights are set once, as eval.dino_model "
                              f"(got {cluster.dino_model!r} here and {self.eval.dino_model!r} there)")
-        object.__setattr__(cluster, "dino_model", self.eval.dino_model)  # frozen: set once, while validating
+        curate = self.curate.model_copy(update={"cluster": cluster.model_copy(update={"dino_model": self.eval.dino_model})})
+        object.__setattr__(self, "curate", curate)  # frozen: set once, while validating (a copy: defaults are shared)
         return self
 
     @model_validator(mode="after")

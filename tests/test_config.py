@@ -164,6 +164,8 @@ def test_trl_fields_have_one_source_the_trl_mapping():
 def test_dino_weights_are_one_knob():
     r = parse_recipe({"name": "x", "eval": {"dino_model": "/w/dino"}, "curate": {"cluster": {"features": "dino"}}})
     assert r.curate.cluster.dino_model == "/w/dino"  # curate's clusters use eval's DINOv2
+    plain = parse_recipe({"name": "x", "eval": {"dino_model": "/w/other"}})  # the default cluster section too
+    assert plain.curate.cluster.dino_model == "/w/other" and r.curate.cluster.dino_model == "/w/dino"
     assert r.section_hash("curate") != parse_recipe({"name": "x"}).section_hash("curate")
     with pytest.raises(RecipeError, match="set once, as eval.dino_model"):
         parse_recipe({"name": "x", "curate": {"cluster": {"dino_model": "/other"}}})
