@@ -263,6 +263,14 @@ def _zero_label(hw: Hardware) -> str:
     return f"{hw.gpus} GPU(s) on {hw.machines} machine(s), {zero}{' + optimizer offload' if hw.offload_optimizer else ''}"
 
 
+def _trl_line(section) -> str:
+    """Where the stage's TRL values come from: the recipe's `trl` mapping (shorthands folded
+    in), then RLRF's defaults; any other field is TRL's own default."""
+    own = ", ".join(f"{k}={v}" for k, v in section.trl.items()) or "-"
+    rlrf = ", ".join(f"{k}={v}" for k, v in section.RLRF_DEFAULTS.items() if k not in section.trl) or "-"
+    return f"  trl (TRL {section.TRL_CLASS}): recipe {own}; RLRF defaults {rlrf}; other fields TRL's defaults"
+
+
 def _sft(recipe: Recipe, arch: Architecture, out: DryRun, gpu_gib: float, train_rows: int | None) -> None:
     s, t = recipe.sft, recipe.sft.trl_value  # TRL's fields: the recipe's trl values or the defaults
     batch, accum, max_length, max_steps, epochs = (t(name) for name in (
@@ -278,7 +286,7 @@ def _sft(recipe: Recipe, arch: Architecture, out: DryRun, gpu_gib: float, train_
     else:
         steps = f"ceil(train rows / {global_batch}) x {epochs} epochs (rows known after curate)"
     out.numbers["sft_global_batch"] = global_batch
-    out.lines += [f"sft: {_zero_label(hw)} ({hw.source})",
+    out.lines += [f"sft: {_zero_label(hw)} ({hw.source})", _trl_line(s),
                   f"  batch: {batch} per GPU x {accum} accumulation x {n} GPU(s) = {global_batch} "
                   f"sequences/step; <= {global_batch * max_length:,} tokens/step; steps: {steps}"]
     ckpt = t("gradient_checkpointing") and hw.on_gpu
@@ -295,7 +303,7 @@ def _grpo(recipe: Recipe, arch: Architecture, out: DryRun, gpu_gib: float, promp
     n = max(1, hw.gpus)
     completions = g.prompts_per_step * generations
     length = prompt_len + max_completion
-    out.lines.append(f"grpo: {_zero_label(hw)} ({hw.source})")
+    out.lines += [f"grpo: {_zero_label(hw)} ({hw.source})", _trl_line(g)]
     k = g.updates_per_generation  # one roll-out batch feeds k optimiser updates (rlrf.train.grpo.grpo_args)
     if completions % (k * n * accum):
         out.problems.append(
