@@ -263,67 +263,80 @@ def _zero_label(hw: Hardware) -> str:
     return f"{hw.gpus} GPU(s) on {hw.machines} machine(s), {zero}{' + optimizer offload' if hw.offload_optimizer else ''}"
 
 
+def _trl_line(section) -> str:
+    """Where the stage's TRL values come from: the recipe's `trl` mapping (shorthands folded
+    in), then RLRF's defaults; any other field is TRL's own default."""
+    own = ", ".join(f"{k}={v}" for k, v in section.trl.items()) or "-"
+    rlrf = ", ".join(f"{k}={v}" for k, v in section.RLRF_DEFAULTS.items() if k not in section.trl) or "-"
+    return f"  trl (TRL {section.TRL_CLASS}): recipe {own}; RLRF defaults {rlrf}; other fields TRL's defaults"
+
+
 def _sft(recipe: Recipe, arch: Architecture, out: DryRun, gpu_gib: float, train_rows: int | None) -> None:
-    s = recipe.sft
+    s, t = recipe.sft, recipe.sft.trl_value  # TRL's fields: the recipe's trl values or the defaults
+    batch, accum, max_length, max_steps, epochs = (t(name) for name in (
+        "per_device_train_batch_size", "gradient_accumulation_steps", "max_length", "max_steps", "num_train_epochs"))
     hw = hardware(recipe)
     n = max(1, hw.gpus)
-    global_batch = s.batch_size * s.grad_accum * n
+    global_batch = batch * accum * n
     rows = s.max_train_rows or train_rows
-    if s.max_steps > 0:
-        steps = str(s.max_steps)
+    if max_steps > 0:
+        steps = str(max_steps)
     elif rows:
-        steps = str(math.ceil(rows / global_batch) * s.epochs)
+        steps = str(math.ceil(rows / global_batch) * epochs)
     else:
-        steps = f"ceil(train rows / {global_batch}) x {s.epochs} epochs (rows known after curate)"
+        steps = f"ceil(train rows / {global_batch}) x {epochs} epochs (rows known after curate)"
     out.numbers["sft_global_batch"] = global_batch
-    out.lines += [f"sft: {_zero_label(hw)} ({hw.source})",
-                  f"  batch: {s.batch_size} per GPU x {s.grad_accum} accumulation x {n} GPU(s) = {global_batch} "
-                  f"sequences/step; <= {global_batch * s.max_length:,} tokens/step; steps: {steps}"]
-    ckpt = s.gradient_checkpointing and hw.on_gpu
+    out.lines += [f"sft: {_zero_label(hw)} ({hw.source})", _trl_line(s),
+                  f"  batch: {batch} per GPU x {accum} accumulation x {n} GPU(s) = {global_batch} "
+                  f"sequences/step; <= {global_batch * max_length:,} tokens/step; steps: {steps}"]
+    ckpt = t("gradient_checkpointing") and hw.on_gpu
     parts = {**state_bytes(arch.n_params, recipe.model.dtype, hw),
-             **activation_bytes(arch, s.batch_size, s.max_length, ckpt)}
+             **activation_bytes(arch, batch, max_length, ckpt)}
     _fit(out, "sft", hw, parts, gpu_gib, "")
 
 
 def _grpo(recipe: Recipe, arch: Architecture, out: DryRun, gpu_gib: float, prompt_len: int) -> None:
-    g = recipe.grpo
+    g, t = recipe.grpo, recipe.grpo.trl_value  # TRL's fields: the recipe's trl values or the defaults
+    generations, accum, max_completion = (t(name) for name in (
+        "num_generations", "gradient_accumulation_steps", "max_completion_length"))
     hw = hardware(recipe)
     n = max(1, hw.gpus)
-    completions = g.prompts_per_step * g.num_generations
-    length = prompt_len + g.max_completion_length
-    out.lines.append(f"grpo: {_zero_label(hw)} ({hw.source})")
+    completions = g.prompts_per_step * generations
+    length = prompt_len + max_completion
+    out.lines += [f"grpo: {_zero_label(hw)} ({hw.source})", _trl_line(g)]
     k = g.updates_per_generation  # one roll-out batch feeds k optimiser updates (rlrf.train.grpo.grpo_args)
-    if completions % (k * n * g.grad_accum):
+    if completions % (k * n * accum):
         out.problems.append(
-            f"grpo: prompts_per_step x num_generations = {g.prompts_per_step} x {g.num_generations} = {completions} "
-            f"completions do not divide by updates_per_generation x GPUs x grad_accum = {k} x {n} x {g.grad_accum} "
-            f"= {k * n * g.grad_accum}")
+            f"grpo: prompts_per_step x num_generations = {g.prompts_per_step} x {generations} = {completions} "
+            f"completions do not divide by updates_per_generation x GPUs x grad_accum = {k} x {n} x {accum} "
+            f"= {k * n * accum}")
         return
-    micro = completions // (k * n * g.grad_accum)
+    micro = completions // (k * n * accum)
     out.numbers.update(grpo_completions=completions, grpo_micro_batch=micro)
     out.lines.append(
-        f"  batch: {g.prompts_per_step} prompts x {g.num_generations} roll-outs = {completions} completions/step "
-        f"/ ({k} update(s) x {n} GPU(s) x {g.grad_accum} accumulation) = {micro} sequences per GPU micro-step; "
-        f"<= {completions * length:,} tokens/step (prompt {prompt_len} + completion <= {g.max_completion_length}); "
-        f"steps: {g.max_steps} roll-out batches ({g.max_steps * k * g.num_iterations} optimiser updates); "
+        f"  batch: {g.prompts_per_step} prompts x {generations} roll-outs = {completions} completions/step "
+        f"/ ({k} update(s) x {n} GPU(s) x {accum} accumulation) = {micro} sequences per GPU micro-step; "
+        f"<= {completions * length:,} tokens/step (prompt {prompt_len} + completion <= {max_completion}); "
+        f"steps: {g.max_steps} roll-out batches ({g.max_steps * k * t('num_iterations')} optimiser updates); "
         f"roll-outs in all: {g.max_steps * completions:,}")
     dtype_b = DTYPE_BYTES[recipe.model.dtype]
-    ckpt = g.gradient_checkpointing and hw.on_gpu
+    ckpt = t("gradient_checkpointing") and hw.on_gpu
     parts = {**state_bytes(arch.n_params, recipe.model.dtype, hw), **activation_bytes(arch, micro, length, ckpt)}
-    if g.beta > 0:
+    if t("beta") > 0:
         parts["reference model"] = dtype_b * arch.n_params / (n if hw.zero_stage == 3 else 1)
     judges = reward_model_bytes(recipe)
     if judges:
         parts["reward models"] = judges
     budget = gpu_gib
     label = ""
-    if g.use_vllm and g.vllm_mode == "colocate" and hw.on_gpu:
-        share = g.vllm_gpu_memory_utilization * gpu_gib
-        budget, label = gpu_gib - share, f"after vLLM's {g.vllm_gpu_memory_utilization:.0%} "
+    use_vllm, vllm_share = t("use_vllm"), t("vllm_gpu_memory_utilization")
+    if use_vllm and t("vllm_mode") == "colocate" and hw.on_gpu:
+        share = vllm_share * gpu_gib
+        budget, label = gpu_gib - share, f"after vLLM's {vllm_share:.0%} "
         if dtype_b * arch.n_params > share * GIB:
             out.problems.append(f"grpo: vLLM's colocated share ({share:.0f} GiB) cannot hold a copy of the "
                                 f"weights ({_gib(dtype_b * arch.n_params)}); raise vllm_gpu_memory_utilization")
-    elif not g.use_vllm:
+    elif not use_vllm:
         # HF generate holds all of this GPU's completions of a step at once (TRL's
         # steps_per_generation = grad_accum); generation and the update do not overlap
         kv = kv_cache_bytes(arch, completions // n, length, dtype_b)

@@ -140,7 +140,11 @@ def touched_stages(keys: list[str]) -> list[str]:
 
 
 def dotted_value(recipe: Recipe, dotted: str) -> Any:
-    """A recipe value by dotted key, as JSON-able data (`grpo.temperature` -> 1.0)."""
+    """A recipe value by dotted key, as JSON-able data (`grpo.temperature` -> 1.0; a training
+    section's TRL shorthand reads the effective `trl` value, `rlrf.config.TrainingSection`)."""
+    section, _, key = dotted.partition(".")
+    if section in ("sft", "grpo") and key in getattr(recipe, section).SHORTHANDS:
+        return getattr(recipe, section).trl_value(getattr(recipe, section).SHORTHANDS[key])
     node: Any = recipe.model_dump(mode="json")
     for part in dotted.split("."):
         node = node[part]

@@ -76,7 +76,7 @@ def _predictor(label: str, recipe: Recipe, upstream: dict[str, Path]):
     # *_greedy labels: the same model decoded greedily, whatever eval.do_sample says
     cfg = recipe.eval.model_copy(update={"do_sample": False}) if label.endswith(GREEDY) else recipe.eval
     model_dir = upstream[stage] / "model"
-    use_vllm = recipe.grpo.use_vllm if recipe.eval.use_vllm is None else recipe.eval.use_vllm
+    use_vllm = recipe.grpo.trl_value("use_vllm") if recipe.eval.use_vllm is None else recipe.eval.use_vllm
     if use_vllm:
         from rlrf.models.vllm_generate import VLLM_FAMILIES
 

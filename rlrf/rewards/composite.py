@@ -4,7 +4,8 @@ RLRF (arXiv 2505.20793, Sec. 3.2) combines several rendering rewards with weight
 length term is warmed up (its weight ramps in) to avoid early length collapse. As in
 EasyR1's composite rewards, every component is computed once per batch and returned,
 so the GRPO stage can store each in the `rollouts` table. Each component is also a TRL
-reward function on its own (TRL applies `reward_weights`; use `warmup_weight` there).
+reward function on its own (TRL applies `reward_weights`; GRPO warms a term up in
+`rlrf.train.rollouts.Term`, from the `trainer_state` TRL hands every reward).
 
 A roll-out that fails the reward layer's gate (`rlrf.rewards.rendering`: no `<svg`, no
 closing `</svg>` within the budget, unparsable XML) scores −1 on every component here,

@@ -45,7 +45,7 @@ class ImageReward(ABC):
         """One reward per (target, prediction) pair of valid renders."""
 
     def __call__(self, completions: Sequence, gt_svg: Sequence[str] | None = None, **columns):
-        preds = render_predictions(completions, self.size, self.render, self.strip_text)
+        preds = render_predictions(completions, self.size, self.render, self.strip_text, columns)
         if self.needs_target:
             if gt_svg is None:
                 raise ValueError(f"reward {self.__name__!r} needs the `gt_svg` column")

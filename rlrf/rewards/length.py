@@ -22,7 +22,7 @@ import numpy as np
 
 from rlrf.config import RenderConfig
 from rlrf.rewards.base import INVALID, completion_text
-from rlrf.rewards.rendering import prediction_renders, prediction_svgs
+from rlrf.rewards.rendering import prediction_renders, prediction_svgs, report_renders
 from rlrf.svg.extract import extract_svg
 from rlrf.svg.render import RenderFailure
 
@@ -67,15 +67,16 @@ class LengthReward:
             len(ids) for ids in self.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
         ]
 
-    def _valid(self, completions) -> list[bool]:
+    def _valid(self, completions, columns: dict) -> list[bool]:
         if self.render is not None and self.size is not None:
             checked = prediction_renders(completions, self.size, self.render, self.strip_text)
+            report_renders(checked, columns)
         else:
             checked = prediction_svgs(completions, self.strip_text)
         return [not isinstance(c, RenderFailure) for c in checked]
 
     def __call__(self, completions, gt_svg=None, gt_n_tokens=None, **columns) -> list[float]:
-        valid = self._valid(completions)
+        valid = self._valid(completions, columns)
         texts = []
         for completion in completions:
             text = completion_text(completion)

@@ -182,11 +182,23 @@ def prediction_renders(
     return render_cached(svgs, size, limits, PRED_CACHE, blank_fails=True)
 
 
+def report_renders(renders: Sequence[np.ndarray | RenderFailure], columns: dict) -> None:
+    """Tell the trainer each roll-out's gate outcome through TRL's `log_extra` reward keyword
+    (columns `render_ok`, `render_error`; the GRPO stage's `rollouts` rows read them there);
+    a no-op when the caller passed no `log_extra` (eval, tests)."""
+    log_extra = columns.get("log_extra")
+    if callable(log_extra):
+        log_extra("render_ok", [not isinstance(r, RenderFailure) for r in renders])
+        log_extra("render_error", [r.reason if isinstance(r, RenderFailure) else None for r in renders])
+
+
 def render_predictions(
-    completions: Sequence, size: int, limits: RenderConfig, strip_text: bool = False
+    completions: Sequence, size: int, limits: RenderConfig, strip_text: bool = False, columns: dict | None = None
 ) -> list[np.ndarray | None]:
-    """Renders usable for scoring; None where `prediction_renders` failed (scored −1)."""
+    """Renders usable for scoring; None where `prediction_renders` failed (scored −1). With
+    the reward's `columns`, the outcome is reported through `report_renders`."""
     renders = prediction_renders(completions, size, limits, strip_text)
+    report_renders(renders, columns or {})
     return [r if isinstance(r, np.ndarray) else None for r in renders]
 
 

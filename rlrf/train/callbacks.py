@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -48,10 +49,12 @@ class TrainTables(TrainerCallback):
     interrupted run up to the checkpoint this run resumed from, then this run's rows."""
 
     def __init__(self, stage: str, out_dir: Path, resumed_step: int | None,
-                 sources: dict[str, Callable[[], list[dict]]] | None = None):
+                 sources: dict[str, Callable[[], list[dict]]] | None = None,
+                 columns: Callable[[], dict[str, float]] | None = None):
         self.stage, self.out_dir, self.resumed_step = stage, Path(out_dir), resumed_step
         self.rows: list[dict] = []
         self.sources = {"train_log": lambda: self.rows, **(sources or {})}
+        self.columns = columns  # more train_log columns at each log (GRPO's `StepClock.take`)
         self._t0 = time.perf_counter()
         self._main = True
 
@@ -68,6 +71,7 @@ class TrainTables(TrainerCallback):
                 continue
             name = "lr" if k == "learning_rate" else _column(k)
             row[name] = float(v) if math.isfinite(float(v)) else None
+        row.update(self.columns() if self.columns else {})
         self.rows.append(row)
         self.flush(["train_log"])
 
@@ -81,6 +85,42 @@ class TrainTables(TrainerCallback):
         for name in names or list(self.sources):
             path = self.out_dir / f"{name}.parquet"
             write_table(merge_rows(path, self.sources[name](), self.resumed_step), path)
+
+
+class StepClock(TrainerCallback):
+    """Seconds per optimiser step, split into generate / score / optimise, for `train_log`
+    (`time_generate_s`, `time_score_s`, `time_optimise_s`: means over the steps since the
+    last log). Reward terms report their calls (`scored`); generation is the time from the
+    step's start to the first reward call (roll-outs and the no-grad log-prob passes TRL
+    runs before scoring), optimise the rest of the step. A step that reuses an earlier
+    roll-out batch (`updates_per_generation` > 1) generates and scores nothing."""
+
+    def __init__(self):
+        self._t0 = time.perf_counter()
+        self._first: float | None = None
+        self._score = 0.0
+        self._steps: list[tuple[float, float, float]] = []
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        self._t0, self._first, self._score = time.perf_counter(), None, 0.0
+
+    def scored(self, started: float) -> None:
+        """A reward call that started at `started` (perf_counter) has just returned."""
+        self._first = started if self._first is None else self._first
+        self._score += time.perf_counter() - started
+
+    def on_step_end(self, args, state, control, **kwargs):
+        total = time.perf_counter() - self._t0
+        generate = 0.0 if self._first is None else self._first - self._t0
+        self._steps.append((generate, self._score, max(0.0, total - generate - self._score)))
+
+    def take(self) -> dict[str, float]:
+        """Mean timings of the steps since the last call (TrainTables' extra columns)."""
+        if not self._steps:
+            return {}
+        means = np.mean(np.array(self._steps), axis=0)
+        self._steps.clear()
+        return {f"time_{k}_s": float(v) for k, v in zip(("generate", "score", "optimise"), means, strict=True)}
 
 
 class TimeBudgetCallback(TrainerCallback):

@@ -2,12 +2,14 @@
 
 Reads top to bottom like open-r1's `grpo.py`: recipe → SFT model → prompts with reward
 columns → rewards from the registry → trainer → train (resuming) → save → tables.
-What TRL does not do out of the box lives in `RLRFTrainer`:
+What TRL does not do out of the box:
 
-- dynamic max length (§3.3): each step's generation budget is the longest GT SVG in the
-  batch (tokens) + a margin, capped — short targets get short roll-outs;
-- reward warm-up: a term's weight ramps from `start·weight` to `weight`;
-- the paper's lr schedule: lr × `lr_decay_factor` (0.7) every `lr_decay_steps`, no KL (β = 0);
+- dynamic max length (§3.3, `RLRFTrainer`): each step's generation budget is the longest
+  GT SVG in the batch (tokens) + a margin, capped — short targets get short roll-outs;
+- the paper's lr schedule (`RLRFTrainer`): lr × `lr_decay_factor` (0.7) every
+  `lr_decay_steps`, no KL (β = 0);
+- reward warm-up (a term's weight ramps from `start·weight` to `weight`), `rollouts` rows
+  and render status through what TRL hands reward functions (`rlrf.train.rollouts.Term`);
 - several optimiser updates per roll-out batch (`updates_per_generation`, TRL
   `steps_per_generation`), as EasyR1/verl take mini-batch updates within a batch: with
   one update the policy is still the sampler when the loss is computed, the ratio is 1
@@ -15,7 +17,7 @@ What TRL does not do out of the box lives in `RLRFTrainer`:
   `global_step` counts updates, so they are scaled by the updates per batch here
   (`updates_per_generation` × `num_iterations`);
 - one `rollouts` row per completion with every reward component, and per-step timings
-  (generate / score / optimise) in `train_log`.
+  (generate / score / optimise, `rlrf.train.callbacks.StepClock`) in `train_log`.
 """
 
 from __future__ import annotations
@@ -36,14 +38,11 @@ from trl import GRPOTrainer
 
 from rlrf.config import Recipe
 from rlrf.models.families import load_trained, tokenizer_of
-from rlrf.rewards.composite import warmup_weight
-from rlrf.rewards.rendering import prediction_renders
-from rlrf.svg.extract import extract_svg
-from rlrf.svg.render import RenderFailure
-from rlrf.train.callbacks import TimeBudgetCallback, TrainTables
+from rlrf.train.callbacks import StepClock, TimeBudgetCallback, TrainTables
 from rlrf.train.checkpoints import StrictResume, checkpoint_step, last_complete_checkpoint
 from rlrf.train.data import grpo_dataset
-from rlrf.train.sft import device_args, trl_config
+from rlrf.train.rollouts import RolloutBook, Term
+from rlrf.train.sft import trl_config
 
 log = logging.getLogger(__name__)
 
@@ -59,35 +58,20 @@ def step_decay(factor: float, every: int):
 
 
 class RLRFTrainer(StrictResume, GRPOTrainer):
-    """`GRPOTrainer` + dynamic max length, reward warm-up, timings, rollout rows and a
-    resume that loads every tensor of the checkpoint."""
+    """`GRPOTrainer` + the paper's step decay of the lr, dynamic max length, and a resume
+    that loads every tensor of the checkpoint. Warm-up, `rollouts` rows and timings use
+    what TRL hands reward functions and callbacks (rlrf.train.rollouts)."""
 
-    def __init__(
-        self,
-        *args,
-        length_margin: int,
-        length_cap: int,
-        warmups,
-        lr_decay_factor,
-        lr_decay_steps,
-        updates_per_batch: int = 1,
-        render_size: int,
-        render_limits,
-        **kwargs,
-    ):
+    def __init__(self, *args, length_margin: int, length_cap: int, lr_decay_factor: float,
+                 lr_decay_steps: int, **kwargs):
         super().__init__(*args, **kwargs)
         self.length_margin, self.length_cap = length_margin, length_cap
-        self.base_weights = self.reward_weights.clone()
-        self.warmups = warmups
-        self.lr_decay_factor = lr_decay_factor
-        self.updates_per_batch = updates_per_batch
-        self.lr_decay_steps = lr_decay_steps * updates_per_batch  # in optimiser updates
-        self.render_size = render_size
-        self.render_limits = render_limits
-        self.rollout_rows: list[dict] = []
-        self._timing = {"generate": 0.0, "score": 0.0}
+        self.lr_decay_factor, self.lr_decay_steps = lr_decay_factor, lr_decay_steps  # steps in optimiser updates
 
     def create_scheduler(self, num_training_steps: int, optimizer=None):
+        # transformers' `lr_scheduler_type` names no step decay, and `optimizers=(opt, LambdaLR)`
+        # needs the optimizer built before the Trainer (its `optim` choice and weight-decay groups
+        # copied here; FSDP refuses it): the one override of TRL/transformers' set-up kept
         if self.lr_scheduler is None:
             self.lr_scheduler = LambdaLR(
                 optimizer or self.optimizer, step_decay(self.lr_decay_factor, self.lr_decay_steps)
@@ -103,7 +87,8 @@ class RLRFTrainer(StrictResume, GRPOTrainer):
             self.generation_kwargs["max_new_tokens"] = n
 
     def _generate_and_score_completions(self, inputs):
-        # a caption-only prompt (no GT SVG) may use the whole budget
+        # the batch's budget is known only here, from its rows (TRL's max_completion_length is
+        # fixed); a caption-only prompt (no GT SVG) may use the whole budget
         local = max(self.length_cap if x.get("gt_n_tokens") is None else int(x["gt_n_tokens"]) for x in inputs)
         # every rank must generate for the same number of steps (ZeRO-3 gathers per forward)
         longest = int(
@@ -114,117 +99,35 @@ class RLRFTrainer(StrictResume, GRPOTrainer):
         self._metrics["train"]["dynamic_max_length"].append(float(n))
         return super()._generate_and_score_completions(inputs)
 
-    def _generate(self, prompts):
-        t0 = time.perf_counter()
-        try:
-            return super()._generate(prompts)
-        finally:
-            self._timing["generate"] += time.perf_counter() - t0
-
-    def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
-        step = self.state.global_step
-        batch = step // self.updates_per_batch  # warm-up steps are roll-out batches
-        weights = [
-            warmup_weight(float(w), wu, batch)
-            for w, wu in zip(self.base_weights, self.warmups, strict=True)
-        ]
-        self.reward_weights = torch.tensor(weights, dtype=torch.float32)
-        t0 = time.perf_counter()
-        rewards = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
-        self._timing["score"] += time.perf_counter() - t0
-        p = self.accelerator.process_index
-        local = rewards[p * len(prompts) : (p + 1) * len(prompts)].cpu().numpy()
-        self._record_rollouts(step + 1, inputs, completions, completion_ids_list, local, np.asarray(weights))
-        return rewards
-
-    def _record_rollouts(self, step, inputs, completions, completion_ids, rewards, weights) -> None:
-        """One `rollouts` row per completion. Render status comes from the reward layer's
-        per-batch cache (the image rewards rendered these already, in the limited pool;
-        a roll-out is never rendered in the trainer's own process)."""
-        totals = np.nansum(rewards * weights[None, :], axis=1)
-        texts = [c[0]["content"] if isinstance(c, list) else c for c in completions]
-        svgs = [extract_svg(t) for t in texts]
-        # the reward layer's own gate: unfinished / unparsable / blank rows say why they scored −1
-        renders = prediction_renders(texts, self.render_size, self.render_limits)
-        for i, (x, text, svg, r) in enumerate(zip(inputs, texts, svgs, renders, strict=True)):
-            ok = not isinstance(r, RenderFailure)
-            row = {
-                "step": step,
-                "sample_id": x["sample_id"],
-                "k": i % self.num_generations,
-                "completion": text,
-                "svg": svg,
-                "n_tokens": len(completion_ids[i]),
-                "gt_n_tokens": None if x.get("gt_n_tokens") is None else int(x["gt_n_tokens"]),
-                "render_ok": ok,
-                "error": None if ok else r.reason,
-            }
-            for j, name in enumerate(self.reward_func_names):
-                row[name] = float(rewards[i, j])
-            row["total"] = float(totals[i])
-            self.rollout_rows.append(row)
-
-    def training_step(self, model, inputs, num_items_in_batch):
-        before = dict(self._timing)
-        t0 = time.perf_counter()
-        out = super().training_step(model, inputs, num_items_in_batch)
-        total = time.perf_counter() - t0
-        gen = self._timing["generate"] - before["generate"]
-        score = self._timing["score"] - before["score"]
-        m = self._metrics["train"]
-        m["time/generate_s"].append(gen)
-        m["time/score_s"].append(score)
-        m["time/optimise_s"].append(max(0.0, total - gen - score))
-        return out
-
 
 def updates_per_batch(g) -> int:
     """Optimiser updates TRL takes per roll-out batch: mini-batches × passes over them."""
-    return g.updates_per_generation * g.num_iterations
-
-
-# recipe `grpo` fields that are TRL `GRPOConfig` fields of the same name and meaning
-GRPO_AS_IN_TRL = ("learning_rate", "num_iterations", "num_generations", "temperature", "beta",
-                  "max_completion_length", "logging_steps")
-# TRL fields whose RLRF default differs from TRL's; `grpo.trl` overrides them
-GRPO_TRL_DEFAULTS = {"epsilon": 0.4}  # the paper's clip range
+    return g.updates_per_generation * g.trl_value("num_iterations")
 
 
 def grpo_args(recipe: Recipe, output_dir: Path, reward_weights: list[float]) -> TrlGRPOConfig:
+    """TRL arguments: the recipe's `grpo.trl` values, and the batch shape and step counts
+    RLRF derives from its own knobs (roll-out batches -> optimiser updates)."""
     g = recipe.grpo
     world = int(os.environ.get("WORLD_SIZE", "1"))
-    completions = g.prompts_per_step * g.num_generations  # one roll-out batch
-    k = g.updates_per_generation
+    completions = g.prompts_per_step * g.trl_value("num_generations")  # one roll-out batch
+    k, accum = g.updates_per_generation, g.trl_value("gradient_accumulation_steps")
     per_batch = updates_per_batch(g)
-    if completions % (k * g.grad_accum * world):
+    if completions % (k * accum * world):
         raise ValueError(
             f"grpo: prompts_per_step*num_generations={completions} must divide by "
-            f"updates_per_generation*grad_accum*world_size={k * g.grad_accum * world}"
+            f"updates_per_generation*gradient_accumulation_steps*world_size={k * accum * world}"
         )
-    vllm = {}
-    if g.use_vllm:
-        vllm = {
-            "use_vllm": True,
-            "vllm_mode": g.vllm_mode,
-            "vllm_gpu_memory_utilization": g.vllm_gpu_memory_utilization,
-        }
-        if g.vllm_mode == "server":
-            vllm["vllm_server_base_url"] = g.vllm_server_base_url
-    fields = {name: getattr(g, name) for name in GRPO_AS_IN_TRL}
-    fields.update(
+    fields = dict(
         output_dir=str(output_dir),
         max_steps=g.max_steps * per_batch,  # TRL counts optimiser updates, the recipe roll-out batches
         save_steps=g.save_steps * per_batch,
-        per_device_train_batch_size=completions // (k * g.grad_accum * world),  # completions, not prompts
-        gradient_accumulation_steps=g.grad_accum,
-        # one generation of `completions` feeds k optimiser updates of grad_accum micro-batches
-        steps_per_generation=k * g.grad_accum,
+        per_device_train_batch_size=completions // (k * accum * world),  # completions, not prompts
+        # one generation of `completions` feeds k optimiser updates of `accum` micro-batches
+        steps_per_generation=k * accum,
         reward_weights=reward_weights,
-        log_completions=False,
-        **device_args(recipe, g),
-        **vllm,
     )
-    return trl_config(TrlGRPOConfig, "grpo", fields, {**GRPO_TRL_DEFAULTS, **g.trl})
+    return trl_config(TrlGRPOConfig, recipe, "grpo", fields)
 
 
 def reward_size(recipe: Recipe) -> int:
@@ -264,6 +167,9 @@ def train_grpo(
     tokenizer = tokenizer_of(processor)
     dataset = grpo_dataset(rl_rows, recipe.model, tokenizer, g.max_train_rows)
     funcs, weights, warmups, dropped = _build_rewards(recipe, tokenizer)
+    per_batch = updates_per_batch(g)
+    book, clock = RolloutBook([f.__name__ for f in funcs], g.trl_value("num_generations")), StepClock()
+    terms = [Term(f, w, wu, per_batch, book, clock) for f, w, wu in zip(funcs, weights, warmups, strict=True)]
     if dropped:
         log.warning("GRPO runs without reward terms %s (weights unavailable)", dropped)
     log.info("GRPO on %d prompts, rewards %s", len(dataset), [f.__name__ for f in funcs])
@@ -272,23 +178,19 @@ def train_grpo(
     resume = last_complete_checkpoint(ckpt_dir)
     resumed_step = checkpoint_step(resume)
     budget = TimeBudgetCallback(g.time_budget_s)
-    tables = TrainTables("grpo", out_dir, resumed_step, {"rollouts": lambda: trainer.rollout_rows})
+    tables = TrainTables("grpo", out_dir, resumed_step, {"rollouts": lambda: book.rows}, columns=clock.take)
     trainer = RLRFTrainer(
         model=model,
-        reward_funcs=funcs,
+        reward_funcs=terms,
         args=grpo_args(recipe, ckpt_dir, list(weights)),
         train_dataset=dataset,
         processing_class=processor if recipe.model.task == "img2svg" else tokenizer,
         # tables are flushed before any caller's on_save sees the checkpoint
-        callbacks=[tables, budget, *(callbacks or [])],
+        callbacks=[clock, tables, budget, *(callbacks or [])],
         length_margin=g.max_length_margin,
-        length_cap=g.max_completion_length,
-        warmups=list(warmups),
+        length_cap=g.trl_value("max_completion_length"),
         lr_decay_factor=g.lr_decay_factor,
-        lr_decay_steps=g.lr_decay_steps,
-        updates_per_batch=updates_per_batch(g),
-        render_size=reward_size(recipe),
-        render_limits=recipe.render,
+        lr_decay_steps=g.lr_decay_steps * per_batch,
     )
 
     if resume:
@@ -301,18 +203,20 @@ def train_grpo(
     trainer.save_model(str(model_dir))
     processor.save_pretrained(str(model_dir))
     return _summary(
-        pq.read_table(out_dir / "train_log.parquet"), trainer, seconds, dropped, resume, budget
+        pq.read_table(out_dir / "train_log.parquet"), trainer, per_batch, len(book.rows), seconds, dropped,
+        resume, budget,
     )
 
 
-def _summary(train_log: pa.Table, trainer, seconds, dropped, resume, budget: TimeBudgetCallback) -> dict:
+def _summary(train_log: pa.Table, trainer, per_batch, rollouts, seconds, dropped, resume,
+             budget: TimeBudgetCallback) -> dict:
     rows = [r for r in train_log.to_pylist() if r.get("reward") is not None]
     rewards = [r["reward"] for r in rows]
     tenth = max(1, len(rewards) // 10)
     mean = lambda xs: float(np.mean(xs)) if xs else None  # noqa: E731
     return {
         "steps": int(trainer.state.global_step),  # optimiser updates
-        "rollout_batches": int(trainer.state.global_step) // trainer.updates_per_batch,
+        "rollout_batches": int(trainer.state.global_step) // per_batch,
         "seconds": seconds,
         "reward_first_10pct": mean(rewards[:tenth]),
         "reward_last_10pct": mean(rewards[-tenth:]),
@@ -327,5 +231,5 @@ def _summary(train_log: pa.Table, trainer, seconds, dropped, resume, budget: Tim
         "resumed_from": resume,
         "stopped_by_time_budget": budget.hit,
         "notes": budget.note("grpo"),
-        "rollouts": len(trainer.rollout_rows),
+        "rollouts": rollouts,
     }

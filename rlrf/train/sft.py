@@ -35,51 +35,33 @@ def use_cpu(recipe: Recipe) -> bool:
     return is_cpu(recipe.device)
 
 
-def device_args(recipe: Recipe, section) -> dict:
-    """Trainer arguments shared by SFT and GRPO: device and precision (CPU: fp32, no gradient
-    checkpointing, which TRL would turn on), checkpoint retention, logging. DeepSpeed is the
-    accelerate config's (`launch.accelerate_config`), which accelerate hands the trainer."""
+def trl_config(cls, recipe: Recipe, stage: str, fields: dict):
+    """TRL's config class `cls` over the stage's `trl` mapping (RLRF's defaults under it) and
+    the `fields` RLRF sets itself: device and precision (CPU: fp32 and no gradient
+    checkpointing), checkpoint retention, logging, and the stage's own (`fields`). TRL's class
+    checks every name and value; `trl` may not set what RLRF sets. DeepSpeed is the accelerate
+    config's (`launch.accelerate_config`), which accelerate hands the trainer."""
+    section = getattr(recipe, stage)
     cpu = use_cpu(recipe)
-    return {
-        "seed": recipe.seed,
-        "use_cpu": cpu,
-        "bf16": not cpu and recipe.model.dtype == "bfloat16",
-        "gradient_checkpointing": False if cpu else section.gradient_checkpointing,
-        "save_total_limit": 2,
-        "report_to": "none",
-        "disable_tqdm": True,
-    }
-
-
-# recipe `sft` field -> TRL `SFTConfig` field it sets (the recipe keeps the paper's names)
-SFT_TO_TRL = {
-    "epochs": "num_train_epochs", "max_steps": "max_steps", "learning_rate": "learning_rate",
-    "batch_size": "per_device_train_batch_size", "grad_accum": "gradient_accumulation_steps",
-    "max_length": "max_length", "logging_steps": "logging_steps", "save_steps": "save_steps",
-}  # fmt: skip
-# TRL fields whose RLRF default differs from TRL's; `sft.trl` overrides them
-SFT_TRL_DEFAULTS = {"lr_scheduler_type": "cosine"}
-
-
-def trl_config(cls, stage: str, fields: dict, extra: dict):
-    """`cls(**fields, **extra)`: TRL's own config class checks every name and value; the
-    recipe's `<stage>.trl` mapping (`extra`) may not set a field the recipe sets otherwise."""
-    clash = sorted(set(extra) & set(fields))
+    fields = {**fields, "seed": recipe.seed, "use_cpu": cpu, "bf16": not cpu and recipe.model.dtype == "bfloat16",
+              "save_total_limit": 2, "report_to": "none", "disable_tqdm": True}
+    clash = sorted(set(section.trl) & set(fields))
     if clash:
-        raise ValueError(f"{stage}.trl sets {clash}, which the recipe's {stage} section sets already")
+        raise ValueError(f"{stage}.trl sets {clash}, which RLRF sets from the recipe's {stage} section")
+    trl = section.trl_fields()
+    if cpu:
+        trl["gradient_checkpointing"] = False
     try:
-        return cls(**fields, **extra)
+        return cls(**trl, **fields)
     except TypeError as exc:  # an unknown name: TRL's own message, with where it came from
         raise ValueError(f"{stage}.trl: {exc}") from None
 
 
 def sft_args(recipe: Recipe, output_dir: Path) -> TrlSFTConfig:
-    """TRL arguments from the recipe's sft section (CPU: fp32, no gradient checkpointing);
-    completion-only loss: the prompt is masked out. `sft.trl` adds any other TRL field."""
-    fields = {trl: getattr(recipe.sft, ours) for ours, trl in SFT_TO_TRL.items()}
-    fields.update(output_dir=str(output_dir), completion_only_loss=True, dataloader_num_workers=0,
-                  **device_args(recipe, recipe.sft))
-    return trl_config(TrlSFTConfig, "sft", fields, {**SFT_TRL_DEFAULTS, **recipe.sft.trl})
+    """TRL arguments from the recipe's sft section; completion-only loss: the prompt is
+    masked out."""
+    fields = {"output_dir": str(output_dir), "completion_only_loss": True, "dataloader_num_workers": 0}
+    return trl_config(TrlSFTConfig, recipe, "sft", fields)
 
 
 def initial_model(recipe: Recipe, tokenizer_dir: Path):

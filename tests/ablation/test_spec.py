@@ -36,7 +36,7 @@ def test_grid_is_a_cartesian_product_then_explicit_cells(tmp_path):
         "temperature=0.6,init=sft", "temperature=0.6,init=base", "temperature=1,init=sft",
         "temperature=1,init=base", "base_recipe", "rewards=#1"]
     assert abl.cell_overrides(abl.cells[1]) == {"grpo.max_steps": 1, "grpo.temperature": 0.6, "grpo.init": "base"}
-    assert abl.recipes["base_recipe"].grpo.temperature == 1.1  # micro.yaml leaves the default
+    assert abl.recipes["base_recipe"].grpo.trl_value("temperature") == 1.1  # micro.yaml leaves the default
     assert abl.swept_keys() == ["grpo.temperature", "grpo.init", "rewards"]
     assert typed_keys(abl) == {"grpo.temperature": float, "grpo.init": str}  # a reward mix stays JSON only
 
@@ -51,7 +51,7 @@ def test_eval_splits_and_recipe_replacement(tmp_path):
     ({"grid": {"grpo.temprature": [0.6, 0.8]}}, r"(?s)sweep.yaml: cell 'temprature=0.6': .*micro.yaml.*"
                                                 r"grpo.temprature: unknown key"),
     ({"grid": {"grpoo.temperature": [0.6]}}, r"grpoo: unknown key"),
-    ({"grid": {"grpo.temperature": [0.0, 1.0]}}, r"grpo.temperature: Input should be greater than 0"),
+    ({"grid": {"grpo.lr_decay_factor": [0.0, 1.0]}}, r"grpo.lr_decay_factor: Input should be greater than 0"),
     ({"grid": {}}, r"grid: empty"),
     ({"grid": {"grpo.temperature": []}}, r"grid.grpo.temperature: empty list"),
     ({"grid": {"grpo.temperature": 0.6}}, r"grid.grpo.temperature: expected a list of values.*\[0.6\]"),

@@ -65,5 +65,6 @@ def test_trl_mapping_passes_through_trl_config_classes(tmp_path):
     with pytest.raises(ValueError, match=r"sft\.trl: .*optimm"):
         sft_args(typo, tmp_path)
     assert trl_problems(typo) == ["sft.trl: ['optimm'] are not fields of TRL's SFTConfig"]
-    with pytest.raises(ValueError, match=r"grpo\.trl sets \['temperature'\]"):
-        grpo_args(micro_recipe(grpo={"trl": {"temperature": 0.5}}), tmp_path, [1.0])
+    assert grpo_args(micro_recipe(grpo={"trl": {"temperature": 0.5}}), tmp_path, [1.0]).temperature == 0.5
+    with pytest.raises(ValueError, match=r"grpo\.trl sets \['max_steps'\], which RLRF sets"):
+        grpo_args(micro_recipe(grpo={"trl": {"max_steps": 5}}), tmp_path, [1.0])
