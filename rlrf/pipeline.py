@@ -43,6 +43,18 @@ SECTIONS = {
 UPSTREAM = {"curate": (), "sft": ("curate",), "grpo": ("curate", "sft"), "eval": ("curate", "sft", "grpo")}
 
 
+def upstream_of(stage: str, recipe: Recipe) -> tuple[str, ...]:
+    """The upstream stages `stage` reads for this recipe: eval reads a training stage only
+    when `eval.models` scores its model (`sft`, `rlrf`, their `_greedy` twins), so
+    `--stages curate,sft,eval` with `models: [sft, blank]` needs no GRPO run."""
+    if stage != "eval":
+        return UPSTREAM[stage]
+    from rlrf.eval.stage import GREEDY, MODEL_STAGES
+
+    wanted = {MODEL_STAGES.get(m.removesuffix(GREEDY)) for m in recipe.eval.models}
+    return tuple(s for s in UPSTREAM[stage] if s == "curate" or s in wanted)
+
+
 @dataclass
 class StagePlan:
     stage: str
@@ -74,7 +86,7 @@ def plan_stage(store: Store, recipe: Recipe, stage: str, run_id: str, force: boo
     """Decide run-or-reuse for `stage`. Upstream dirs default to the newest finished ones."""
     dirs: dict[str, Path] = {}
     hashes: dict[str, str] = {}
-    for up in UPSTREAM[stage]:
+    for up in upstream_of(stage, recipe):
         d = (upstream_dirs or {}).get(up)
         if d is None:
             d, _ = store.require(up)
