@@ -21,7 +21,7 @@ scores AS (
         COLUMNS(lambda c: c NOT IN ('model_label', 'dataset', 'sample_id', 'is_scored', 'render_ok', 'status',
                                     'error', 'seconds', 'gt_tokens', 'pred_tokens', 'ink_pred', 'ink_gt',
                                     'ink_ratio')
-                          AND NOT suffix(c, '_status')) AS 'score_\0'
+                          AND NOT suffix(c, '_status') AND NOT prefix(c, 'ink_layout')) AS 'score_\0'
     FROM scored
     WHERE is_scored
 ),

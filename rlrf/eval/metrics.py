@@ -31,7 +31,7 @@ from rlrf.scores.base import (
     RENDER_FAILED,
     WEIGHTS_UNAVAILABLE,
 )
-from rlrf.scores.pixels import blank_image, ink_share
+from rlrf.scores.pixels import blank_image, ink_layout, ink_share
 from rlrf.weights import WeightsUnavailable
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 LEARNED = tuple(m for m in METRICS if m.needs_weights)
 LOWER_IS_BETTER = frozenset(m.name for m in METRICS if not m.higher_is_better)
 INK_DIAGNOSTICS = ("ink_pred", "ink_gt", "ink_ratio")
+# 8 x 8 ink layouts (`rlrf.scores.pixels.ink_layout`) of prediction and target: `mode_collapse`
+# counts one drawing repeated for different targets
+INK_LAYOUTS = ("ink_layout_pred", "ink_layout_gt")
 
 KEYS = [("model_label", pa.string()), ("dataset", pa.string()), ("sample_id", pa.string())]
 METRICS_SCHEMA = pa.schema([
@@ -46,6 +49,7 @@ METRICS_SCHEMA = pa.schema([
     *((m.name, pa.float64()) for m in METRICS),
     *((f"{m.name}_status", pa.string()) for m in LEARNED),
     *((name, pa.float64()) for name in INK_DIAGNOSTICS),
+    *((name, pa.int64()) for name in INK_LAYOUTS),
     ("code_eff", pa.int64()),
     ("gt_tokens", pa.int64()),
     ("pred_tokens", pa.int64()),
@@ -131,7 +135,7 @@ def score_images(
     for gt, pred in zip(gts, preds, strict=True):
         row: dict[str, Any] = {m.name: None for m in METRICS}
         row.update({f"{m.name}_status": models.status(m) for m in LEARNED})
-        row.update({name: None for name in INK_DIAGNOSTICS})
+        row.update({name: None for name in (*INK_DIAGNOSTICS, *INK_LAYOUTS)})
         row["render_ok"] = pred is not None
         row["status"] = OK if pred is not None else RENDER_FAILED
         p = pred
@@ -146,6 +150,7 @@ def score_images(
                 if m.fn is not None:
                     row[m.name] = float(m.fn(gt, p, **(m.options(cfg) if m.options and cfg else {})))
             row["ink_gt"], row["ink_pred"] = ink_share(gt), ink_share(p)
+            row["ink_layout_gt"], row["ink_layout_pred"] = ink_layout(gt), ink_layout(p)
             # NULL on a blank target: a ratio to nothing is undefined, not infinite
             row["ink_ratio"] = row["ink_pred"] / row["ink_gt"] if row["ink_gt"] > 0 else None
         rows.append(row)

@@ -121,6 +121,23 @@ def ink_iou(gt: np.ndarray, pred: np.ndarray, size: int | None = INK_SIZE) -> fl
     return float(np.logical_and(a, b).sum() / union)
 
 
+INK_LAYOUT_CELLS = 8  # an 8 x 8 grid: one bit per cell, 64 bits
+
+
+def ink_layout(img: np.ndarray, cells: int = INK_LAYOUT_CELLS) -> int:
+    """Where the drawing's ink is, coarsely: bit r * cells + c is set when at least half of
+    grid cell (r, c) of the ink mask is ink; packed into a signed 64-bit integer (DuckDB
+    BIGINT) for an 8 x 8 grid. Equal layouts for different targets mean one drawing
+    repeated -- a filled disc or box drawn for every target, which same-text or
+    same-first-shape counts miss when the SVG text differs. A blank image is 0."""
+    mask = ink_mask(img, INK_SIZE)
+    side = INK_SIZE // cells
+    share = mask[: side * cells, : side * cells].reshape(cells, side, cells, side).mean(axis=(1, 3))
+    bits = (share >= 0.5).ravel()
+    value = sum(1 << i for i, b in enumerate(bits) if b)
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
 def unit_centred(img: np.ndarray) -> np.ndarray | None:
     """Flattened image minus its mean, scaled to unit norm; None for a constant image.
 

@@ -63,3 +63,28 @@ def test_score_images_reports_ink_ratio_and_blank_failures():
     assert rows[0]["ink_ratio"] == pytest.approx(0.5) and rows[0]["ink_iou"] == pytest.approx(0.5)
     assert rows[1]["ink_iou"] == 0.0 and rows[1]["ink_ratio"] == 0.0  # failed render = blank
     assert rows[2]["ink_iou"] == 1.0 and rows[2]["ink_ratio"] is None  # blank target: ratio undefined
+
+
+def test_ink_layout_is_where_the_ink_is_on_an_8x8_grid():
+    assert P.ink_layout(_canvas()) == 0
+    assert P.ink_layout(_box(0, 16, 0, 16)) == 1  # the top-left cell only
+    assert P.ink_layout(_box(112, 128, 112, 128)) == -(1 << 63)  # the last cell: bit 63, signed
+    full = P.ink_layout(_box(0, 128, 0, 128))
+    assert full == -1  # every bit set, as a signed 64-bit integer
+    # the same disc in another colour and another size of render has the same layout
+    yy, xx = np.mgrid[:512, :512]
+    disc = _canvas(512)
+    disc[(yy - 256) ** 2 + (xx - 256) ** 2 < 180 ** 2] = (0, 0, 0)
+    red = disc.copy()
+    red[(disc == 0).all(-1)] = (180, 20, 20)
+    assert P.ink_layout(disc) == P.ink_layout(red) != 0
+    # a dash is below half of any cell
+    assert P.ink_layout(_box(60, 62, 60, 70)) == 0
+
+
+def test_metrics_rows_carry_both_layouts():
+    gt = _box(0, 64, 0, 64)
+    rows = M.score_images([gt, gt, None], [None, gt, gt], M.MetricModels())
+    assert rows[0]["ink_layout_pred"] == 0  # a failed render is scored as a blank canvas
+    assert rows[0]["ink_layout_gt"] == rows[1]["ink_layout_pred"] == P.ink_layout(gt) != 0
+    assert rows[2]["ink_layout_gt"] is None and rows[2]["ink_layout_pred"] is None  # unscored

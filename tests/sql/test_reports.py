@@ -29,6 +29,9 @@ def _metrics_rows():
                     "ink_iou": None if gt_failed else 0.1 * i,
                     "ink_pred": None if gt_failed else 0.05 * i, "ink_gt": None if gt_failed else 0.2,
                     "ink_ratio": None if gt_failed else 0.25 * i,
+                    # rlrf draws one layout (5) for every target; sft a different one each time
+                    "ink_layout_pred": None if gt_failed else (5 if model == "rlrf" else (0 if failed else i + 10)),
+                    "ink_layout_gt": None if gt_failed else i % 2,
                     "code_eff": None if gt_failed else 100 - 10 * i,
                     "gt_tokens": 500, "pred_tokens": 400 + 10 * i,
                     "render_ok": not failed,
@@ -180,6 +183,15 @@ def test_mode_collapse_counts_the_most_frequent_prediction(con):
     assert sft["top_first_shape_share"] == pytest.approx(0.75) and sft["top_first_shape"].startswith("<circle")
 
 
+def test_layout_collapse_counts_one_drawing_for_every_target(con):
+    rows = {(r["model_label"], r["split"]): r for r in con.sql("SELECT * FROM layout_collapse").to_arrow_table().to_pylist()}
+    assert rows[("rlrf", "test_hard")]["top_ink_layout_share"] == pytest.approx(1.0)
+    assert rows[("rlrf", "ood_fonts")]["n"] == 3  # the GT that failed to render is not scored
+    sft = rows[("sft", "test_hard")]
+    assert sft["top_ink_layout_share"] == pytest.approx(0.25) and sft["blank_layout_share"] == pytest.approx(0.25)
+    assert sft["target_top_ink_layout_share"] == pytest.approx(0.5)
+
+
 def test_rlrf_vs_sft_pairs_the_same_samples(con):
     rows = con.execute("SELECT dataset, n, mse_sft, mse_rlrf FROM rlrf_vs_sft ORDER BY dataset").fetchall()
     assert [r[0] for r in rows] == ["ood_emoji", "ood_fonts", "test_hard"]
@@ -206,4 +218,5 @@ def test_readme_table_script_prints_one_row_per_split_and_model(con):
     assert [line.split(" | ")[:2] for line in lines[2:]] == [
         ["| test_hard", "sft"], ["| test_hard", "rlrf"], ["| ood_emoji", "sft"], ["| ood_emoji", "rlrf"]]
     assert "0.150 ± " in lines[2]  # sft test_hard ink IoU mean
-    assert lines[2].endswith("| 75% |") and lines[3].endswith("| 100% |")  # same first shape
+    assert lines[2].endswith("| 75% | 25% (50%) |")  # same first shape; same ink layout (targets')
+    assert lines[3].endswith("| 100% | 100% (50%) |")  # rlrf: one layout for every target
