@@ -159,6 +159,10 @@ class TokenizerConfig(Section):
     name_or_path: str | None = Field(None, description="hub id or path; None = train a byte-level BPE locally")
     vocab_size: int = Field(2048, ge=300, description="locally trained BPE: vocabulary size")
     min_frequency: int = Field(2, ge=1, description="locally trained BPE: a merge needs this many occurrences")
+    train_rows: int | None = Field(
+        50_000, gt=0, description="locally trained BPE: at most this many train-pool rows, a seeded sample in input "
+        "order (BPE training memory grows with its input); None = the whole train pool"
+    )
 
 
 class ModelConfig(Section):
