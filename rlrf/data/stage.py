@@ -387,7 +387,10 @@ def dedupe(con: duckdb.DuckDBPyConnection, work: Path) -> None:
 
 
 def build_tokenizer(con: duckdb.DuckDBPyConnection, recipe: Recipe, tok_dir: Path, work: Path) -> None:
-    """The recipe's tokenizer, or a BPE trained on the train pool (streamed, input order)."""
+    """The recipe's tokenizer, or a BPE trained on the train pool, streamed in input order:
+    at most `tokenizer.train_rows` rows, the first in a seeded order of their content hash
+    (the whole pool when it is smaller), since BPE training holds every distinct word of
+    its input in memory."""
     from rlrf.models.tokenizer import load_tokenizer, train_tokenizer
 
     if (tok_dir / "tokenizer.json").exists() and (work / "tokenizer.done").exists():
@@ -396,8 +399,10 @@ def build_tokenizer(con: duckdb.DuckDBPyConnection, recipe: Recipe, tok_dir: Pat
         tok = load_tokenizer(recipe.tokenizer, None)
     else:
         reader = con.sql(
-            f"SELECT svg FROM read_parquet('{_files(work, 'prep')}') WHERE pool = $1 AND row NOT IN "
-            f"(SELECT row FROM read_parquet('{work / 'dups.parquet'}')) ORDER BY row", params=[TRAIN_POOL]
+            f"SELECT svg FROM (SELECT row, svg FROM read_parquet('{_files(work, 'prep')}') WHERE pool = $pool "
+            f"AND row NOT IN (SELECT row FROM read_parquet('{work / 'dups.parquet'}')) "
+            f"ORDER BY md5(CAST($seed AS VARCHAR) || ':' || hash), row LIMIT $n) ORDER BY row",
+            params={"pool": TRAIN_POOL, "seed": recipe.seed, "n": recipe.tokenizer.train_rows},
         ).to_arrow_reader(10_000)
 
         def texts():

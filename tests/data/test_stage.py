@@ -205,3 +205,21 @@ def test_every_shipped_embedded_recipe_curates_every_split(tmp_path):
         head = samples.slice(0, 64)
         want = [len(ids) for ids in tok(head["svg"].to_pylist(), add_special_tokens=False)["input_ids"]]
         assert head["n_tokens"].to_pylist() == want, name
+
+
+def test_bpe_trains_on_a_bounded_seeded_sample_of_the_train_pool(tmp_path):
+    """`tokenizer.train_rows` caps the BPE's input at a seeded sample (by content hash) of
+    the train pool, in input order; a cap above the pool trains on all of it."""
+    recipe = recipe_for(tmp_path)
+    pool = route(prepare(load_rows(recipe.data), recipe.curate, Funnel()), recipe.data, recipe.curate,
+                 Funnel())[TRAIN_POOL].to_pylist()
+    ranked = sorted(range(len(pool)), key=lambda i: hashlib.md5(f"{recipe.seed}:{pool[i]['hash']}".encode()).hexdigest())
+    sample = [pool[i]["svg"] for i in sorted(ranked[:6])]
+    vocab = {}
+    for cap in (6, 1000):
+        capped = recipe.model_copy(update={"tokenizer": recipe.tokenizer.model_copy(update={"train_rows": cap})})
+        run_curate(capped, {}, tmp_path / str(cap))
+        vocab[cap] = AutoTokenizer.from_pretrained(tmp_path / str(cap) / "tokenizer").get_vocab()
+    assert vocab[6] == train_tokenizer(sample, recipe.tokenizer).get_vocab()
+    assert vocab[1000] == train_tokenizer([r["svg"] for r in pool], recipe.tokenizer).get_vocab()
+    assert vocab[6] != vocab[1000]
