@@ -132,8 +132,9 @@ class CurateConfig(Section):
     cluster: ClusterConfig = ClusterConfig()
     render_all_train: bool = Field(
         True, description="render every train-pool row, so broken / white_background also drop SFT rows; "
-        "False renders only the rows a render rule decides (test_hard, test, OOD candidates and the train "
-        "pool's RL candidates, rl_min_tokens..rl cap), as the paper's SFT set is SVG-Stack after the cheap filters"
+        "False renders only the rows a render rule decides (test_hard and OOD candidates, the train "
+        "pool's RL candidates, rl_min_tokens..rl cap, and the plain test pool in a seeded order until test_size "
+        "pass), as the paper's SFT set is SVG-Stack after the cheap filters"
     )
     rl_render: Literal["all", "quota"] = Field(
         "all", description="all: render every RL candidate and draw rl_size of the eligible ones at random (the "
