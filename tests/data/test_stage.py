@@ -123,7 +123,7 @@ def test_only_rows_a_render_rule_decides_are_rendered(streamed, tmp_path):
     run_curate(lean, {}, tmp_path / "out")
     full, part = pq.read_table(out / "samples.parquet"), pq.read_table(tmp_path / "out" / "samples.parquet")
     split = lambda t, s: [r["sample_id"] for r in t.to_pylist() if r["split"] == s]  # noqa: E731
-    for s in ("rl", "test_hard", "test"):
+    for s in ("rl", "test_hard", "test"):  # test: by quota (below), fewer rows pass here than test_size
         assert split(part, s) == split(full, s)
     not_rendered = [r for r in part.to_pylist() if r["split"] == "train" and r["color_entropy"] is None]
     assert not_rendered and all(r["n_tokens"] < lean.curate.rl_min_tokens for r in not_rendered)
@@ -133,7 +133,7 @@ def test_only_rows_a_render_rule_decides_are_rendered(streamed, tmp_path):
 def test_rl_quota_renders_candidates_until_the_quota_is_met(tmp_path, monkeypatch):
     import rlrf.data.stage as stage
 
-    monkeypatch.setattr(stage, "RL_ROUND_MIN", 2)
+    monkeypatch.setattr(stage, "QUOTA_ROUND_MIN", 2)
     rendered = []
     real = stage.render_rows
     monkeypatch.setattr(stage, "render_rows", lambda *a: rendered.append(len(a[2])) or real(*a))
@@ -149,6 +149,36 @@ def test_rl_quota_renders_candidates_until_the_quota_is_met(tmp_path, monkeypatc
     assert len(rl) == 4 and all(r["color_entropy"] >= 1.0 for r in rl)
     n_candidates = sum(1 for r in outs[0].to_pylist() if r["split"] in ("rl", "train") and r["n_tokens"] <= 200)
     assert sum(rendered) / 2 < n_candidates  # not every candidate was rendered
+
+
+def test_plain_test_split_renders_by_quota_when_train_rows_are_not_rendered(tmp_path, monkeypatch):
+    """With `render_all_train` off the plain test pool is rendered in a seeded order of its
+    content until test_size rows pass the render rules; those are the test split."""
+    import rlrf.data.stage as stage
+
+    monkeypatch.setattr(stage, "QUOTA_ROUND_MIN", 2)
+    rendered = []
+    real = stage.render_rows
+    monkeypatch.setattr(stage, "render_rows", lambda *a: rendered.append((a[4], len(a[2]))) or real(*a))
+    recipe = recipe_for(tmp_path, render_all_train=False, test_plain_fraction=0.4, train_max_tokens=None)
+    svgs = pq.read_table(tmp_path / "stack.parquet")["Svg"].to_pylist()
+    for i in (16, 17, 18, 19, 21, 22, 23):  # more white rows, some of them in the test pool
+        svgs[i] = f'<svg {NS}><rect width="32" height="32" fill="#fff"/><rect width="{i}" height="1" fill="#fefefe"/></svg>'
+    pq.write_table(pa.table({**pq.read_table(tmp_path / "stack.parquet").to_pydict(), "Svg": svgs}),
+                   tmp_path / "stack.parquet", row_group_size=5)
+    run_curate(recipe, {}, tmp_path / "out")
+    got = [r["sample_id"] for r in pq.read_table(tmp_path / "out" / "samples.parquet").to_pylist() if r["split"] == "test"]
+
+    pool = route(prepare(load_rows(recipe.data), recipe.curate, Funnel()), recipe.data, recipe.curate,
+                 Funnel())[stage.TEST_POOL]
+    feats = render_features(pool["sample_id"].to_pylist(), pool["svg"].to_pylist(), 32, recipe.render).to_pylist()
+    ok = [f["render_ok"] and f["white_share"] < 0.99 for f in feats]
+    order = sorted(range(pool.num_rows),
+                   key=lambda i: hashlib.md5(f"{recipe.seed}:{pool['hash'][i].as_py()}".encode()).hexdigest())
+    want = sorted([i for i in order if ok[i]][:4])
+    assert not all(ok) and pool.num_rows > 8
+    assert got == [pool["sample_id"][i].as_py() for i in want]
+    assert sum(n for tag, n in rendered if tag.startswith("test-")) < pool.num_rows  # not the whole pool
 
 
 def test_hostile_rows_never_crash_or_hang_a_shard(tmp_path):
