@@ -253,3 +253,35 @@ def test_bpe_trains_on_a_bounded_seeded_sample_of_the_train_pool(tmp_path):
     assert vocab[6] == train_tokenizer(sample, recipe.tokenizer).get_vocab()
     assert vocab[1000] == train_tokenizer([r["svg"] for r in pool], recipe.tokenizer).get_vocab()
     assert vocab[6] != vocab[1000]
+
+
+def test_hub_splits_stream_in_shards_offline(tmp_path, monkeypatch):
+    """`data.source: hf` through the real `datasets.load_dataset` on a local dataset folder
+    (Parquet files named by split, as on the hub), offline: shards slice the memory-mapped
+    split tables and the streamed result equals the in-memory one row for row; test_hard
+    comes from the test split only."""
+    import datasets
+
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", tmp_path / "cache")
+    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True)
+    hub = tmp_path / "svg-stack" / "data"
+    hub.mkdir(parents=True)
+    svgs = [colourful(i) for i in range(45)]
+    svgs[8] = f'<svg {NS}><rect width="32" height="32" fill="#fff"/></svg>'
+    pq.write_table(pa.table({"Filename": [f"tr{i}" for i in range(35)], "Svg": svgs[:35]}),
+                   hub / "train-00000-of-00001.parquet")
+    pq.write_table(pa.table({"Filename": [f"te{i}" for i in range(10)], "Svg": svgs[35:]}),
+                   hub / "test-00000-of-00001.parquet")
+    recipe = recipe_for(tmp_path, test_hard_size=4, test_size=2)
+    recipe = recipe.model_copy(update={"data": recipe.data.model_copy(update={
+        "source": "hf", "hf_id": str(hub.parent), "path": None, "split_column": None})})
+    summary = run_curate(recipe, {}, tmp_path / "out")
+    assert summary["shards"] == 7  # train: 35 rows in five shards of 7, test: 10 rows in two
+    samples, funnel = in_memory(recipe)
+    assert pq.read_table(tmp_path / "out" / "samples.parquet").to_pylist() == samples.to_pylist()
+    assert pq.read_table(tmp_path / "out" / "funnel.parquet").to_pylist() == funnel.to_pylist()
+    split_of = {r["sample_id"]: r["split"] for r in samples.to_pylist()}
+    assert {s for s, sp in split_of.items() if sp == "test_hard"} and all(
+        s.startswith("te") for s, sp in split_of.items() if sp == "test_hard")
+    assert {"train", "rl"} <= set(split_of.values()) and all(
+        s.startswith("tr") for s, sp in split_of.items() if sp != "test_hard")
