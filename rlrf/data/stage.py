@@ -79,6 +79,7 @@ FEATS_SCHEMA = pa.schema([
     ("color_hist", pa.list_(pa.float32())), ("render_rank", pa.int64()),
 ])
 QUOTA_ROUND_MIN = 1_000  # candidates rendered in the first quota round at least
+DINO_BATCH = 256  # test_hard candidates rendered and embedded at a time
 
 
 def in_process(fn: Callable, args_list: Sequence[tuple], label: str) -> list:
@@ -437,24 +438,37 @@ def build_tokenizer(con: duckdb.DuckDBPyConnection, recipe: Recipe, tok_dir: Pat
 
 
 def _cluster_embeddings(con, recipe: Recipe, work: Path) -> tuple[dict | None, list[str]]:
-    """DINOv2 features of the test_hard candidates when the recipe asks for them."""
+    """DINOv2 features of the test_hard candidates when the recipe asks for them: only the
+    eval-pool rows that pass test_hard's render and token rules (the only rows clustered),
+    streamed in batches of `DINO_BATCH` (renders and model inputs of one batch in memory),
+    kept as float32 rows."""
     cluster = recipe.curate.cluster
     if cluster.features != "dino":
         return None, []
     from rlrf.data.embeddings import dino_embeddings
+    from rlrf.scores.learned import load_dino
     from rlrf.weights import WeightsUnavailable
 
-    pool = con.sql(
-        f"SELECT sample_id, svg FROM read_parquet('{_files(work, 'prep')}') WHERE pool = $1 AND row NOT IN "
-        f"(SELECT row FROM read_parquet('{work / 'dups.parquet'}')) ORDER BY row", params=[EVAL_POOL]).to_arrow_table()
-    if pool.num_rows == 0:
+    cfg = recipe.curate
+    candidates = (f"FROM read_parquet('{_files(work, 'prep')}') p JOIN features f USING (row) "
+                  f"WHERE p.pool = $pool AND f.render_ok AND f.white_share < $w AND f.color_entropy >= $e "
+                  f"AND f.n_tokens >= $t")
+    params = {"pool": EVAL_POOL, "w": cfg.white_threshold, "e": cfg.hard_min_color_entropy, "t": cfg.hard_min_tokens}
+    if not con.execute(f"SELECT count(*) {candidates}", params).fetchall()[0][0]:
         return None, []
     try:
-        return dino_embeddings(pool["sample_id"].to_pylist(), pool["svg"].to_pylist(), cluster, recipe.render), []
+        scorer = load_dino(cluster.dino_model)
     except WeightsUnavailable as exc:
         note = f"WEIGHTS UNAVAILABLE: test_hard clusters use colour histograms, not DINOv2 ({exc})"
         log.warning(note)
         return None, [note]
+    embeddings: dict[str, np.ndarray] = {}
+    for batch in con.sql(f"SELECT p.sample_id, p.svg {candidates} ORDER BY p.row", params=params
+                         ).to_arrow_reader(DINO_BATCH):
+        part = dino_embeddings(batch.column(0).to_pylist(), batch.column(1).to_pylist(), cluster, recipe.render,
+                               scorer=scorer)
+        embeddings.update((sid, np.asarray(v, np.float32)) for sid, v in part.items())
+    return (embeddings or None), []
 
 
 def _slim(con, work: Path) -> pa.Table:

@@ -285,3 +285,39 @@ def test_hub_splits_stream_in_shards_offline(tmp_path, monkeypatch):
         s.startswith("te") for s, sp in split_of.items() if sp == "test_hard")
     assert {"train", "rl"} <= set(split_of.values()) and all(
         s.startswith("tr") for s, sp in split_of.items() if sp != "test_hard")
+
+
+def test_dino_clusters_embed_only_the_test_hard_candidates(tmp_path, monkeypatch):
+    """cluster.features dino: the stage embeds the eval-pool rows that pass test_hard's
+    render and token rules, in batches, and selects what the in-memory stage selects with
+    every eval-pool row embedded."""
+    import rlrf.data.embeddings as embeddings
+    import rlrf.data.stage as stage
+    import rlrf.scores.learned as learned
+    from tests.tiny_models import tiny_dino
+
+    scorer = tiny_dino(hidden_layers=1)
+    monkeypatch.setattr(learned, "load_dino", lambda *a, **k: scorer)
+    monkeypatch.setattr(stage, "DINO_BATCH", 3)
+    embedded = []
+    real = embeddings.dino_embeddings
+    monkeypatch.setattr(embeddings, "dino_embeddings", lambda ids, *a, **k: embedded.append(ids) or real(ids, *a, **k))
+    recipe = recipe_for(tmp_path, cluster={"k": 2, "features": "dino"}, hard_min_color_entropy=1.5)
+    run_curate(recipe, {}, tmp_path / "out")
+    got = pq.read_table(tmp_path / "out" / "samples.parquet")
+    funnel = pq.read_table(tmp_path / "out" / "funnel.parquet").to_pylist()
+
+    cfg = recipe.curate
+    pools = route(prepare(load_rows(recipe.data), cfg, Funnel()), recipe.data, cfg, Funnel())
+    tok = AutoTokenizer.from_pretrained(tmp_path / "out" / "tokenizer")
+    everything = pa.concat_tables(list(pools.values()))
+    ids, svgs = everything["sample_id"].to_pylist(), everything["svg"].to_pylist()
+    eval_pool = pools["eval_pool"]
+    emb = real(eval_pool["sample_id"].to_pylist(), eval_pool["svg"].to_pylist(), cfg.cluster, recipe.render, scorer)
+    want = select(pools, render_features(ids, svgs, cfg.render_size, recipe.render),
+                  dict(zip(ids, count_tokens(tok, svgs), strict=True)), cfg, recipe.seed, Funnel(), embeddings=emb)
+    assert got.to_pylist() == want.to_pylist()
+    reached = [r["sample_id"] for r in funnel if r["filter"] == "no_embedding"]
+    assert [s for batch in embedded for s in batch] == reached  # the candidates, each once, in input order
+    assert len(embedded) > 1 and 0 < len(reached) < eval_pool.num_rows
+    assert "test_hard" in got["split"].to_pylist()
