@@ -29,6 +29,9 @@ from rlrf.data.stage import run_curate
 from rlrf.recipe import load_recipe
 
 SVG_STACK_ROWS = 2_100_000
+# one core per Dask worker: the fast tokenizer's Rust thread pool (rayon) and BLAS would
+# otherwise take every core in each worker, and 1 vs N workers would not compare N cores
+WORKER_ENV = {"RAYON_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
 TEST_SHARE = 3_000 / SVG_STACK_ROWS  # SVG-Stack's test split: ~3K of 2.1M rows
 
 
@@ -141,7 +144,7 @@ def bench_recipe(data: Path, tok: Path, render_size: int, shard_rows: int, rl_si
 
 def run_once(recipe, out: Path, workers: int) -> dict:
     """run_curate with shards on a local Dask cluster of `workers` single-threaded workers
-    (each renders with its own 1-process render pool)."""
+    (each renders with its own 1-process render pool, tokenizer threads pinned to 1)."""
     import shutil
 
     from distributed import Client, LocalCluster
@@ -149,7 +152,8 @@ def run_once(recipe, out: Path, workers: int) -> dict:
     shutil.rmtree(out, ignore_errors=True)
     with TreeRss() as rss:
         t = time.perf_counter()
-        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                          env=WORKER_ENV) as cluster, \
                 Client(cluster) as client:
             def on_dask(fn, args_list, label):
                 return client.gather([client.submit(fn, *a, pure=False) for a in args_list])
@@ -211,11 +215,13 @@ def main() -> None:
         base = None
         for w in args.workers:
             r = run_once(recipe, args.cache / f"out_{n}_{w}", w)
-            base = base or r["wall_s"]
+            if w == 1:
+                base = r["wall_s"]
+            speedup = f"{base / r['wall_s']:.2f}x" if base else "n/a (no 1-worker run)"
             phases = {k: round(v, 1) for k, v in r.items()
                       if k.endswith("_s") and k not in ("wall_s", "total_s", "rows_per_s", "cpu_s")}
             print(f"  {n:>9,} rows, {w} worker(s): {n / r['wall_s']:8,.0f} rows/s, wall {r['wall_s']:7.1f} s, "
-                  f"speed-up vs 1 worker {base / r['wall_s']:.2f}x, {r['cpu_s'] / n * 1000:.2f} CPU-ms/row "
+                  f"speed-up vs 1 worker {speedup}, {r['cpu_s'] / n * 1000:.2f} CPU-ms/row "
                   f"(load avg {r['load_avg']:.1f} on {os.cpu_count()} cores), peak RSS driver "
                   f"{r['peak_rss_driver_gb']:.2f} GB / tree {r['peak_rss_tree_gb']:.2f} GB, {r['samples']:,} samples, "
                   f"{r['renders']:,} renders; "

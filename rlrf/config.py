@@ -128,8 +128,9 @@ class CurateConfig(Section):
     ood_size: NonNegativeInt = 200  # rows per OOD split
     cluster: ClusterConfig = ClusterConfig()
     # render every train-pool row, so broken / white_background also drop SFT rows; False renders
-    # only the rows a render rule decides (test_hard, test, OOD candidates and the train pool's RL
-    # candidates, rl_min_tokens..rl cap), as the paper's SFT set is SVG-Stack after the cheap filters
+    # only the rows a render rule decides (test_hard and OOD candidates, the train pool's RL
+    # candidates, rl_min_tokens..rl cap, and the plain test pool in a seeded order until test_size
+    # pass), as the paper's SFT set is SVG-Stack after the cheap filters
     render_all_train: bool = True
     # all: render every RL candidate and draw rl_size of the eligible ones at random (the rule as
     # stated); quota: render candidates in a seeded random order until rl_size are eligible and take
@@ -153,6 +154,9 @@ class TokenizerConfig(Section):
     name_or_path: str | None = None  # hub id or path; None = train a byte-level BPE locally
     vocab_size: Annotated[int, Field(ge=300)] = 2048  # locally trained BPE: vocabulary size
     min_frequency: PositiveInt = 2  # locally trained BPE: a merge needs this many occurrences
+    # locally trained BPE: at most this many train-pool rows, a seeded sample in input order (BPE
+    # training memory grows with its input); None = the whole train pool
+    train_rows: PositiveInt | None = 50_000
 
 
 class ModelConfig(Section):

@@ -221,7 +221,7 @@ SLIM_SCHEMA = pa.schema([
     ("white_share", pa.float32()),
     ("color_entropy", pa.float32()),
     ("color_hist", pa.list_(pa.float32())),
-    ("rl_rank", pa.int64()),  # position in the seeded render order of RL candidates (rl_render: quota)
+    ("render_rank", pa.int64()),  # position in the seeded render order of a quota (RL candidates, plain test)
 ])
 
 SELECTION_SCHEMA = pa.schema([("row", pa.int64()), ("split", pa.string()), ("cluster", pa.int32())])
@@ -250,7 +250,7 @@ def select(pools: dict[str, pa.Table], features: pa.Table, n_tokens: dict[str, i
         "rendered": pa.repeat(pa.scalar(True), rows.num_rows),
         **{c: features[c].take(pa.array(idx, pa.int64())) for c in
            ("render_ok", "render_error", "white_share", "color_entropy", "color_hist")},
-        "rl_rank": pa.nulls(rows.num_rows, pa.int64()),
+        "render_rank": pa.nulls(rows.num_rows, pa.int64()),
     }, schema=SLIM_SCHEMA)
     sel = select_rows(slim, cfg, seed, funnel, embeddings)
     take = sel["row"]
@@ -272,7 +272,8 @@ def select_rows(slim: pa.Table, cfg: CurateConfig, seed: int, funnel: Funnel,
     """The render/token rules and the samplers over `SLIM_SCHEMA` rows (sorted by `row`),
     vectorised: -> `SELECTION_SCHEMA` rows in the order of the samples table (pools by
     name; in the train pool the RL rows first). Rows not rendered (`rendered` false: SFT
-    rows when `curate.render_all_train` is off) skip the render filters."""
+    rows when `curate.render_all_train` is off) skip the render filters; with it off, the
+    plain test split is the first test_size rows of its render quota (`render_rank`)."""
     parts: list[pa.Table] = []
     for pool in sorted(set(slim["pool"].to_pylist())):
         rows = slim.filter(pc.equal(slim["pool"], pool))
@@ -288,7 +289,10 @@ def select_rows(slim: pa.Table, cfg: CurateConfig, seed: int, funnel: Funnel,
             parts.extend(_select_train_rl(rows, cfg, seed, funnel))
         elif pool == TEST_POOL:
             rows = _drop_too_long(rows, cfg, funnel)
-            parts.append(_sample(rows, "test", cfg.test_size, seed, funnel))
+            if cfg.render_all_train:
+                parts.append(_sample(rows, "test", cfg.test_size, seed, funnel))
+            else:  # rendered by quota: the first test_size that passed, in the seeded render order
+                parts.append(_first_by_rank(rows, "test", cfg.test_size, funnel))
         else:
             parts.append(_sample(rows, pool, cfg.ood_size, seed, funnel))
     if not parts:
@@ -320,6 +324,17 @@ def _sample(rows: pa.Table, split: str, size: int, seed: int, funnel: Funnel) ->
     return _assign(_vdrop(rows, funnel, f"quota_{split}", ~keep), split)
 
 
+def _first_by_rank(rows: pa.Table, split: str, size: int, funnel: Funnel) -> pa.Table:
+    """A quota pool's split: the first `size` rendered rows by `render_rank` (the rows that
+    failed a render rule have left already; the pool's other rows were never rendered)."""
+    rank = np.where(_np(rows["rendered"], False), _np(rows["render_rank"], np.iinfo(np.int64).max),
+                    np.iinfo(np.int64).max)
+    keep = np.zeros(rows.num_rows, bool)
+    keep[np.argsort(rank, kind="stable")[:size]] = True
+    keep &= rank < np.iinfo(np.int64).max
+    return _assign(_vdrop(rows, funnel, f"quota_{split}", ~keep), split)
+
+
 def _drop_too_long(rows: pa.Table, cfg: CurateConfig, funnel: Funnel) -> pa.Table:
     if cfg.train_max_tokens is None:
         return rows
@@ -338,7 +353,7 @@ def _select_train_rl(rows: pa.Table, cfg: CurateConfig, seed: int, funnel: Funne
     eligible = np.flatnonzero(rl_candidates(n_tok, cfg) & (_f64(rows["color_entropy"]) >= cfg.rl_min_color_entropy))
     picked = np.zeros(rows.num_rows, bool)
     if cfg.rl_render == "quota":  # the first rl_size eligible rows of the seeded render order
-        rank = _np(rows["rl_rank"], np.iinfo(np.int64).max)[eligible]
+        rank = _np(rows["render_rank"], np.iinfo(np.int64).max)[eligible]
         picked[eligible[np.argsort(rank, kind="stable")[:cfg.rl_size]]] = True
     else:
         picked[eligible[random_sample(len(eligible), cfg.rl_size, seed)]] = True

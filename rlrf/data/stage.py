@@ -13,7 +13,10 @@ across rows run in DuckDB over those files (it spills to disk), and only a slim 
     tokenizer  the recipe's, or a BPE trained on the train pool (streamed from Parquet)
     features   per shard: token counts in batches; render features computed inside the
                render workers (never the image) for the rows a render rule decides
-               about                                                  -> work/feats/*
+               about                                                -> work/feats/s-*
+    quotas     RL candidates (`rl_render: quota`) and, with `render_all_train` off, the
+               plain test pool: rendered in a seeded order until the quota is met
+                                                                    -> work/feats/q-*
     select     vectorised rules + samplers on the slim table (`rlrf.data.curate`)
     write      DuckDB joins the selection back to the shard files -> samples.parquet,
                funnel.parquet (written to a temp name, then renamed)
@@ -46,6 +49,7 @@ from rlrf.data.curate import (
     EVAL_POOL,
     SAMPLES_SCHEMA,
     SLIM_SCHEMA,
+    TEST_POOL,
     TRAIN_POOL,
     prepare_rows,
     rl_candidates,
@@ -72,9 +76,10 @@ PREP_SCHEMA = pa.schema([
 FEATS_SCHEMA = pa.schema([
     ("row", pa.int64()), ("n_tokens", pa.int32()), ("rendered", pa.bool_()), ("render_ok", pa.bool_()),
     ("render_error", pa.string()), ("white_share", pa.float32()), ("color_entropy", pa.float32()),
-    ("color_hist", pa.list_(pa.float32())), ("rl_rank", pa.int64()),
+    ("color_hist", pa.list_(pa.float32())), ("render_rank", pa.int64()),
 ])
-RL_ROUND_MIN = 1_000  # candidates rendered in the first quota round at least
+QUOTA_ROUND_MIN = 1_000  # candidates rendered in the first quota round at least
+DINO_BATCH = 256  # test_hard candidates rendered and embedded at a time
 
 
 def in_process(fn: Callable, args_list: Sequence[tuple], label: str) -> list:
@@ -120,10 +125,9 @@ def run_curate(recipe: Recipe, upstream: dict[str, Path], out_dir: Path,
         feats = map_shards(feature_shard, [(recipe, s.index, str(work), str(tok_dir)) for s in specs], "features")
         renders = sum(f.get("rendered", 0) for f in feats)
         times["features_s"] = _lap(t)
-        if recipe.curate.rl_render == "quota":
-            t = time.perf_counter()
-            renders += render_rl_quota(con, recipe, work, map_shards)
-            times["rl_render_s"] = _lap(t)
+        t = time.perf_counter()
+        renders += render_quotas(con, recipe, work, map_shards)
+        times["quota_render_s"] = _lap(t)
         _features_view(con, work)
         t = time.perf_counter()
         embeddings, notes = _cluster_embeddings(con, recipe, work)
@@ -262,106 +266,125 @@ def count_tokens_batched(tokenizer, texts: list[str], batch: int = TOKEN_BATCH) 
 
 def feature_shard(recipe: Recipe, index: int, work: str, tokenizer_dir: str) -> dict:
     """Token counts of a shard's kept rows and render features of the rows a render rule
-    decides about (every row, or with `curate.render_all_train` off, the train pool's RL
-    candidates only); skipped when its output exists."""
+    decides about (every row; with `curate.render_all_train` off, the eval and OOD pools
+    and the train pool's RL candidates, the plain test pool rendering later by quota);
+    skipped when its output exists."""
     work = Path(work)
     out = work / "feats" / f"s-{index:06d}.parquet"
     if out.exists():
         return {"reused": True}
-    con = duckdb.connect()
-    try:
-        rows = con.sql(
-            "SELECT row, svg, pool FROM read_parquet($1) WHERE row NOT IN (SELECT row FROM read_parquet($2)) "
-            "ORDER BY row", params=[str(work / "prep" / f"{index:06d}.parquet"), str(work / "dups.parquet")]
-        ).to_arrow_table()
-    finally:
-        con.close()
+    rows = _shard_rows(work, index, "SELECT p.row, p.svg, p.pool FROM {prep} p "
+                                    "WHERE p.row NOT IN (SELECT row FROM read_parquet($dups))",
+                       {"dups": str(work / "dups.parquet")})
     svgs = rows["svg"].to_pylist()
     pools = np.asarray(rows["pool"].to_pylist(), dtype=object)
     n_tokens = count_tokens_batched(_tokenizer(tokenizer_dir), svgs)
     cfg = recipe.curate
     need = np.ones(len(svgs), bool)
-    if cfg.rl_render == "quota":  # RL candidates render later, on demand (`render_rl_quota`)
-        need = pools != TRAIN_POOL
-    elif not cfg.render_all_train:
-        need = (pools != TRAIN_POOL) | rl_candidates(n_tokens, cfg)
-    idx = np.flatnonzero(need)
-    cols = feature_columns([svgs[i] for i in idx], cfg.render_size, recipe.render)
-    is_eval = pools[idx] == EVAL_POOL  # only test_hard candidates are clustered on their histogram
-    cols["color_hist"] = [h if e else None for h, e in zip(cols["color_hist"], is_eval, strict=True)]
-    full = {c: [None] * len(svgs) for c in cols}
-    for k, i in enumerate(idx):
-        for c in cols:
-            full[c][i] = cols[c][k]
-    table = pa.table({"row": rows["row"], "n_tokens": pa.array(n_tokens, pa.int32()),
-                      "rendered": pa.array(need), **full, "rl_rank": pa.nulls(len(svgs), pa.int64())},
-                     schema=FEATS_SCHEMA)
+    if not cfg.render_all_train:  # the plain test pool renders on demand (`render_quota`)
+        need = (pools != TRAIN_POOL) & (pools != TEST_POOL)
+        if cfg.rl_render == "all":  # with quota, RL candidates render on demand too
+            need |= (pools == TRAIN_POOL) & rl_candidates(n_tokens, cfg)
+    table = _features_table(recipe, rows.select(["row"]), svgs, n_tokens, need, pools == EVAL_POOL,
+                            pa.nulls(len(svgs), pa.int64()))
     write_table(table, out)
     return {"rows": len(svgs), "rendered": int(need.sum()), "reused": False}
 
 
-def render_rows(recipe: Recipe, index: int, ranks: dict[int, int], work: str, tag: str) -> dict:
-    """Render features of some rows of one shard (RL candidates of a quota round), as
-    `FEATS_SCHEMA` rows with their `rl_rank`; skipped when the file exists."""
-    work = Path(work)
-    out = work / "feats" / f"rl-{tag}-{index:06d}.parquet"
-    if out.exists():
-        return {"reused": True}
+def _shard_rows(work: Path, index: int, sql: str, params: dict, tables: dict[str, pa.Table] | None = None) -> pa.Table:
+    """`sql` over one shard's prep file (`{prep}`) and feature file (`{feats}`), in row order."""
     con = duckdb.connect()
     try:
-        con.register("wanted", pa.table({"row": pa.array(list(ranks), pa.int64())}))
-        rows = con.sql(
-            "SELECT p.row, p.svg, p.pool, f.n_tokens FROM read_parquet($1) p JOIN read_parquet($2) f USING (row) "
-            "WHERE p.row IN (SELECT row FROM wanted) ORDER BY p.row",
-            params=[str(work / "prep" / f"{index:06d}.parquet"), str(work / "feats" / f"s-{index:06d}.parquet")],
-        ).to_arrow_table()
+        for name, table in (tables or {}).items():
+            con.register(name, table)
+        files = {"prep": f"read_parquet('{work / 'prep' / f'{index:06d}.parquet'}')",
+                 "feats": f"read_parquet('{work / 'feats' / f's-{index:06d}.parquet'}')"}
+        return con.sql(sql.format(**files) + " ORDER BY p.row", params=params).to_arrow_table()
     finally:
         con.close()
-    cols = feature_columns(rows["svg"].to_pylist(), recipe.curate.render_size, recipe.render)
-    cols["color_hist"] = [None] * rows.num_rows  # only test_hard candidates are clustered
-    table = pa.table({"row": rows["row"], "n_tokens": rows["n_tokens"], "rendered": pa.repeat(pa.scalar(True), rows.num_rows),
-                      **cols, "rl_rank": pa.array([ranks[r] for r in rows["row"].to_pylist()], pa.int64())},
-                     schema=FEATS_SCHEMA)
+
+
+def _features_table(recipe: Recipe, rows: pa.Table, svgs: list[str], n_tokens, render: np.ndarray,
+                    keep_hist: np.ndarray, rank: pa.Array) -> pa.Table:
+    """`FEATS_SCHEMA` rows: the render features of the rows in `render` (computed inside
+    the render workers), null for the others; histograms kept for test_hard candidates
+    only (the only rows clustered on them)."""
+    idx = np.flatnonzero(render)
+    cols = feature_columns([svgs[i] for i in idx], recipe.curate.render_size, recipe.render)
+    cols["color_hist"] = [h if keep_hist[i] else None for h, i in zip(cols["color_hist"], idx, strict=True)]
+    full = {c: [None] * len(svgs) for c in cols}
+    for k, i in enumerate(idx):
+        for c in cols:
+            full[c][i] = cols[c][k]
+    return pa.table({"row": rows["row"], "n_tokens": pa.array(n_tokens, pa.int32()), "rendered": pa.array(render),
+                     **full, "render_rank": rank}, schema=FEATS_SCHEMA)
+
+
+def render_rows(recipe: Recipe, index: int, ranks: dict[int, int], work: str, tag: str) -> dict:
+    """Render features of some rows of one shard (the candidates of a quota round), as
+    `FEATS_SCHEMA` rows with their `render_rank`; skipped when the file exists."""
+    work = Path(work)
+    out = work / "feats" / f"q-{tag}-{index:06d}.parquet"
+    if out.exists():
+        return {"reused": True}
+    rows = _shard_rows(work, index, "SELECT p.row, p.svg, f.n_tokens FROM {prep} p JOIN {feats} f USING (row) "
+                                    "WHERE p.row IN (SELECT row FROM wanted)", {},
+                       {"wanted": pa.table({"row": pa.array(list(ranks), pa.int64())})})
+    n = rows.num_rows
+    table = _features_table(recipe, rows, rows["svg"].to_pylist(), rows["n_tokens"].to_numpy(), np.ones(n, bool),
+                            np.zeros(n, bool), pa.array([ranks[r] for r in rows["row"].to_pylist()], pa.int64()))
     write_table(table, out)
-    return {"rows": rows.num_rows, "reused": False}
+    return {"rows": n, "reused": False}
 
 
 # --- steps across shards (DuckDB over the shard files) ------------------------------------
 
-def render_rl_quota(con, recipe: Recipe, work: Path, map_shards: MapShards) -> int:
-    """`curate.rl_render: quota`: order the train pool's RL candidates by a seeded hash of
-    their content (the same order whatever the sharding), render them round by round, each
-    round sized from the eligible share seen so far, until rl_size rows are eligible (render
-    ok, not white, colour entropy >= rl_min_color_entropy) or no candidate is left."""
+def render_quotas(con, recipe: Recipe, work: Path, map_shards: MapShards) -> int:
+    """Rows rendered on demand: the RL candidates (`curate.rl_render: quota`) and, with
+    `curate.render_all_train` off, the plain test pool; returns the renders."""
     cfg = recipe.curate
-    cap = cfg.rl_max_tokens or cfg.train_max_tokens
+    rendered = 0
+    if cfg.rl_render == "quota":
+        rendered += render_quota(con, recipe, work, map_shards, "rl", TRAIN_POOL, cfg.rl_min_tokens,
+                                 cfg.rl_max_tokens or cfg.train_max_tokens, cfg.rl_min_color_entropy, cfg.rl_size)
+    if not cfg.render_all_train and cfg.test_size:
+        rendered += render_quota(con, recipe, work, map_shards, "test", TEST_POOL, 0, cfg.train_max_tokens,
+                                 None, cfg.test_size)
+    return rendered
+
+
+def render_quota(con, recipe: Recipe, work: Path, map_shards: MapShards, name: str, pool: str, min_tokens: int,
+                 max_tokens: int | None, min_entropy: float | None, size: int) -> int:
+    """Order a pool's candidates (min_tokens..max_tokens tokens) by a seeded hash of their
+    content (the same order whatever the sharding), render them round by round, each round
+    sized from the eligible share seen so far, until `size` rows are eligible (render ok,
+    not white, colour entropy >= min_entropy) or no candidate is left."""
     cands = con.sql(
         f"SELECT f.row, CAST(regexp_extract(p.filename, '(\\d+)\\.parquet$', 1) AS INTEGER) AS shard "
         f"FROM read_parquet('{_files(work, 'prep')}', filename = true) p "
         f"JOIN read_parquet('{_files(work, 'feats', 's-')}') f USING (row) "
         f"WHERE p.pool = $pool AND f.n_tokens >= $lo AND ($hi IS NULL OR f.n_tokens <= $hi) "
         f"ORDER BY md5(CAST($seed AS VARCHAR) || ':' || p.hash), f.row",
-        params={"pool": TRAIN_POOL, "lo": cfg.rl_min_tokens, "hi": cap, "seed": recipe.seed},
+        params={"pool": pool, "lo": min_tokens, "hi": max_tokens, "seed": recipe.seed},
     ).to_arrow_table()
     rows, shards = cands["row"].to_numpy(), cands["shard"].to_numpy()
     start, found, round_no, rendered = 0, 0, 0, 0
-    while found < cfg.rl_size and start < len(rows):
+    while found < size and start < len(rows):
         share = found / start if start else 1.0
-        want = cfg.rl_size - found
-        k = max(RL_ROUND_MIN, int(np.ceil(want / max(share, 0.02) * 1.1)))
+        k = max(QUOTA_ROUND_MIN, int(np.ceil((size - found) / max(share, 0.02) * 1.1)))
         stop = min(len(rows), start + k)
         by_shard: dict[int, dict[int, int]] = {}
         for rank in range(start, stop):
             by_shard.setdefault(int(shards[rank]), {})[int(rows[rank])] = rank
-        done = map_shards(render_rows, [(recipe, i, r, str(work), f"{round_no:03d}")
-                                        for i, r in sorted(by_shard.items())], f"rl-render-{round_no}")
+        done = map_shards(render_rows, [(recipe, i, r, str(work), f"{name}-{round_no:03d}")
+                                        for i, r in sorted(by_shard.items())], f"{name}-render-{round_no}")
         rendered += sum(d.get("rows", 0) for d in done)
         found = con.execute(
-            f"SELECT count(*) FROM read_parquet('{_files(work, 'feats', 'rl-')}') WHERE render_ok "
-            f"AND white_share < $w AND color_entropy >= $e",
-            {"w": cfg.white_threshold, "e": cfg.rl_min_color_entropy}).fetchone()[0]
-        log.info("curate rl quota: round %d rendered candidates %d..%d of %d, %d eligible (want %d)",
-                 round_no, start, stop, len(rows), found, cfg.rl_size)
+            f"SELECT count(*) FROM read_parquet('{_files(work, 'feats', f'q-{name}-')}') WHERE render_ok "
+            f"AND white_share < $w AND ($e IS NULL OR color_entropy >= $e)",
+            {"w": recipe.curate.white_threshold, "e": min_entropy}).fetchall()[0][0]
+        log.info("curate %s quota: round %d rendered candidates %d..%d of %d, %d eligible (want %d)",
+                 name, round_no, start, stop, len(rows), found, size)
         start, round_no = stop, round_no + 1
     return rendered
 
@@ -370,12 +393,12 @@ def _features_view(con, work: Path) -> None:
     """`features`: each kept row's token count and render features (quota renders replace
     the row's unrendered entry)."""
     base = f"read_parquet('{_files(work, 'feats', 's-')}')"
-    if not list((work / "feats").glob("rl-*.parquet")):
+    if not list((work / "feats").glob("q-*.parquet")):
         con.execute(f"CREATE OR REPLACE TEMP VIEW features AS SELECT * FROM {base}")
         return
-    rl = f"read_parquet('{_files(work, 'feats', 'rl-')}')"
+    quota = f"read_parquet('{_files(work, 'feats', 'q-')}')"
     con.execute(f"CREATE OR REPLACE TEMP VIEW features AS SELECT * FROM {base} WHERE row NOT IN "
-                f"(SELECT row FROM {rl}) UNION ALL SELECT * FROM {rl}")
+                f"(SELECT row FROM {quota}) UNION ALL SELECT * FROM {quota}")
 
 
 def dedupe(con: duckdb.DuckDBPyConnection, work: Path) -> None:
@@ -387,7 +410,10 @@ def dedupe(con: duckdb.DuckDBPyConnection, work: Path) -> None:
 
 
 def build_tokenizer(con: duckdb.DuckDBPyConnection, recipe: Recipe, tok_dir: Path, work: Path) -> None:
-    """The recipe's tokenizer, or a BPE trained on the train pool (streamed, input order)."""
+    """The recipe's tokenizer, or a BPE trained on the train pool, streamed in input order:
+    at most `tokenizer.train_rows` rows, the first in a seeded order of their content hash
+    (the whole pool when it is smaller), since BPE training holds every distinct word of
+    its input in memory."""
     from rlrf.models.tokenizer import load_tokenizer, train_tokenizer
 
     if (tok_dir / "tokenizer.json").exists() and (work / "tokenizer.done").exists():
@@ -396,8 +422,10 @@ def build_tokenizer(con: duckdb.DuckDBPyConnection, recipe: Recipe, tok_dir: Pat
         tok = load_tokenizer(recipe.tokenizer, None)
     else:
         reader = con.sql(
-            f"SELECT svg FROM read_parquet('{_files(work, 'prep')}') WHERE pool = $1 AND row NOT IN "
-            f"(SELECT row FROM read_parquet('{work / 'dups.parquet'}')) ORDER BY row", params=[TRAIN_POOL]
+            f"SELECT svg FROM (SELECT row, svg FROM read_parquet('{_files(work, 'prep')}') WHERE pool = $pool "
+            f"AND row NOT IN (SELECT row FROM read_parquet('{work / 'dups.parquet'}')) "
+            f"ORDER BY md5(CAST($seed AS VARCHAR) || ':' || hash), row LIMIT $n) ORDER BY row",
+            params={"pool": TRAIN_POOL, "seed": recipe.seed, "n": recipe.tokenizer.train_rows},
         ).to_arrow_reader(10_000)
 
         def texts():
@@ -410,31 +438,44 @@ def build_tokenizer(con: duckdb.DuckDBPyConnection, recipe: Recipe, tok_dir: Pat
 
 
 def _cluster_embeddings(con, recipe: Recipe, work: Path) -> tuple[dict | None, list[str]]:
-    """DINOv2 features of the test_hard candidates when the recipe asks for them."""
+    """DINOv2 features of the test_hard candidates when the recipe asks for them: only the
+    eval-pool rows that pass test_hard's render and token rules (the only rows clustered),
+    streamed in batches of `DINO_BATCH` (renders and model inputs of one batch in memory),
+    kept as float32 rows."""
     cluster = recipe.curate.cluster
     if cluster.features != "dino":
         return None, []
     from rlrf.data.embeddings import dino_embeddings
+    from rlrf.scores.learned import load_dino
     from rlrf.weights import WeightsUnavailable
 
-    pool = con.sql(
-        f"SELECT sample_id, svg FROM read_parquet('{_files(work, 'prep')}') WHERE pool = $1 AND row NOT IN "
-        f"(SELECT row FROM read_parquet('{work / 'dups.parquet'}')) ORDER BY row", params=[EVAL_POOL]).to_arrow_table()
-    if pool.num_rows == 0:
+    cfg = recipe.curate
+    candidates = (f"FROM read_parquet('{_files(work, 'prep')}') p JOIN features f USING (row) "
+                  f"WHERE p.pool = $pool AND f.render_ok AND f.white_share < $w AND f.color_entropy >= $e "
+                  f"AND f.n_tokens >= $t")
+    params = {"pool": EVAL_POOL, "w": cfg.white_threshold, "e": cfg.hard_min_color_entropy, "t": cfg.hard_min_tokens}
+    if not con.execute(f"SELECT count(*) {candidates}", params).fetchall()[0][0]:
         return None, []
     try:
-        return dino_embeddings(pool["sample_id"].to_pylist(), pool["svg"].to_pylist(), cluster, recipe.render), []
+        scorer = load_dino(cluster.dino_model)
     except WeightsUnavailable as exc:
         note = f"WEIGHTS UNAVAILABLE: test_hard clusters use colour histograms, not DINOv2 ({exc})"
         log.warning(note)
         return None, [note]
+    embeddings: dict[str, np.ndarray] = {}
+    for batch in con.sql(f"SELECT p.sample_id, p.svg {candidates} ORDER BY p.row", params=params
+                         ).to_arrow_reader(DINO_BATCH):
+        part = dino_embeddings(batch.column(0).to_pylist(), batch.column(1).to_pylist(), cluster, recipe.render,
+                               scorer=scorer)
+        embeddings.update((sid, np.asarray(v, np.float32)) for sid, v in part.items())
+    return (embeddings or None), []
 
 
 def _slim(con, work: Path) -> pa.Table:
     """`SLIM_SCHEMA` rows of every kept row, in input order: no SVG text."""
     table = con.sql(
         f"SELECT p.row, p.sample_id, p.source, p.pool, f.n_tokens, f.rendered, f.render_ok, f.render_error, "
-        f"f.white_share, f.color_entropy, f.color_hist, f.rl_rank "
+        f"f.white_share, f.color_entropy, f.color_hist, f.render_rank "
         f"FROM read_parquet('{_files(work, 'prep')}') p JOIN features f USING (row) "
         f"ORDER BY p.row").to_arrow_table()
     return table.cast(SLIM_SCHEMA)

@@ -123,7 +123,7 @@ def test_only_rows_a_render_rule_decides_are_rendered(streamed, tmp_path):
     run_curate(lean, {}, tmp_path / "out")
     full, part = pq.read_table(out / "samples.parquet"), pq.read_table(tmp_path / "out" / "samples.parquet")
     split = lambda t, s: [r["sample_id"] for r in t.to_pylist() if r["split"] == s]  # noqa: E731
-    for s in ("rl", "test_hard", "test"):
+    for s in ("rl", "test_hard", "test"):  # test: by quota (below), fewer rows pass here than test_size
         assert split(part, s) == split(full, s)
     not_rendered = [r for r in part.to_pylist() if r["split"] == "train" and r["color_entropy"] is None]
     assert not_rendered and all(r["n_tokens"] < lean.curate.rl_min_tokens for r in not_rendered)
@@ -133,7 +133,7 @@ def test_only_rows_a_render_rule_decides_are_rendered(streamed, tmp_path):
 def test_rl_quota_renders_candidates_until_the_quota_is_met(tmp_path, monkeypatch):
     import rlrf.data.stage as stage
 
-    monkeypatch.setattr(stage, "RL_ROUND_MIN", 2)
+    monkeypatch.setattr(stage, "QUOTA_ROUND_MIN", 2)
     rendered = []
     real = stage.render_rows
     monkeypatch.setattr(stage, "render_rows", lambda *a: rendered.append(len(a[2])) or real(*a))
@@ -149,6 +149,36 @@ def test_rl_quota_renders_candidates_until_the_quota_is_met(tmp_path, monkeypatc
     assert len(rl) == 4 and all(r["color_entropy"] >= 1.0 for r in rl)
     n_candidates = sum(1 for r in outs[0].to_pylist() if r["split"] in ("rl", "train") and r["n_tokens"] <= 200)
     assert sum(rendered) / 2 < n_candidates  # not every candidate was rendered
+
+
+def test_plain_test_split_renders_by_quota_when_train_rows_are_not_rendered(tmp_path, monkeypatch):
+    """With `render_all_train` off the plain test pool is rendered in a seeded order of its
+    content until test_size rows pass the render rules; those are the test split."""
+    import rlrf.data.stage as stage
+
+    monkeypatch.setattr(stage, "QUOTA_ROUND_MIN", 2)
+    rendered = []
+    real = stage.render_rows
+    monkeypatch.setattr(stage, "render_rows", lambda *a: rendered.append((a[4], len(a[2]))) or real(*a))
+    recipe = recipe_for(tmp_path, render_all_train=False, test_plain_fraction=0.4, train_max_tokens=None)
+    svgs = pq.read_table(tmp_path / "stack.parquet")["Svg"].to_pylist()
+    for i in (16, 17, 18, 19, 21, 22, 23):  # more white rows, some of them in the test pool
+        svgs[i] = f'<svg {NS}><rect width="32" height="32" fill="#fff"/><rect width="{i}" height="1" fill="#fefefe"/></svg>'
+    pq.write_table(pa.table({**pq.read_table(tmp_path / "stack.parquet").to_pydict(), "Svg": svgs}),
+                   tmp_path / "stack.parquet", row_group_size=5)
+    run_curate(recipe, {}, tmp_path / "out")
+    got = [r["sample_id"] for r in pq.read_table(tmp_path / "out" / "samples.parquet").to_pylist() if r["split"] == "test"]
+
+    pool = route(prepare(load_rows(recipe.data), recipe.curate, Funnel()), recipe.data, recipe.curate,
+                 Funnel())[stage.TEST_POOL]
+    feats = render_features(pool["sample_id"].to_pylist(), pool["svg"].to_pylist(), 32, recipe.render).to_pylist()
+    ok = [f["render_ok"] and f["white_share"] < 0.99 for f in feats]
+    order = sorted(range(pool.num_rows),
+                   key=lambda i: hashlib.md5(f"{recipe.seed}:{pool['hash'][i].as_py()}".encode()).hexdigest())
+    want = sorted([i for i in order if ok[i]][:4])
+    assert not all(ok) and pool.num_rows > 8
+    assert got == [pool["sample_id"][i].as_py() for i in want]
+    assert sum(n for tag, n in rendered if tag.startswith("test-")) < pool.num_rows  # not the whole pool
 
 
 def test_hostile_rows_never_crash_or_hang_a_shard(tmp_path):
@@ -205,3 +235,89 @@ def test_every_shipped_embedded_recipe_curates_every_split(tmp_path):
         head = samples.slice(0, 64)
         want = [len(ids) for ids in tok(head["svg"].to_pylist(), add_special_tokens=False)["input_ids"]]
         assert head["n_tokens"].to_pylist() == want, name
+
+
+def test_bpe_trains_on_a_bounded_seeded_sample_of_the_train_pool(tmp_path):
+    """`tokenizer.train_rows` caps the BPE's input at a seeded sample (by content hash) of
+    the train pool, in input order; a cap above the pool trains on all of it."""
+    recipe = recipe_for(tmp_path)
+    pool = route(prepare(load_rows(recipe.data), recipe.curate, Funnel()), recipe.data, recipe.curate,
+                 Funnel())[TRAIN_POOL].to_pylist()
+    ranked = sorted(range(len(pool)), key=lambda i: hashlib.md5(f"{recipe.seed}:{pool[i]['hash']}".encode()).hexdigest())
+    sample = [pool[i]["svg"] for i in sorted(ranked[:6])]
+    vocab = {}
+    for cap in (6, 1000):
+        capped = recipe.model_copy(update={"tokenizer": recipe.tokenizer.model_copy(update={"train_rows": cap})})
+        run_curate(capped, {}, tmp_path / str(cap))
+        vocab[cap] = AutoTokenizer.from_pretrained(tmp_path / str(cap) / "tokenizer").get_vocab()
+    assert vocab[6] == train_tokenizer(sample, recipe.tokenizer).get_vocab()
+    assert vocab[1000] == train_tokenizer([r["svg"] for r in pool], recipe.tokenizer).get_vocab()
+    assert vocab[6] != vocab[1000]
+
+
+def test_hub_splits_stream_in_shards_offline(tmp_path, monkeypatch):
+    """`data.source: hf` through the real `datasets.load_dataset` on a local dataset folder
+    (Parquet files named by split, as on the hub), offline: shards slice the memory-mapped
+    split tables and the streamed result equals the in-memory one row for row; test_hard
+    comes from the test split only."""
+    import datasets
+
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", tmp_path / "cache")
+    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True)
+    hub = tmp_path / "svg-stack" / "data"
+    hub.mkdir(parents=True)
+    svgs = [colourful(i) for i in range(45)]
+    svgs[8] = f'<svg {NS}><rect width="32" height="32" fill="#fff"/></svg>'
+    pq.write_table(pa.table({"Filename": [f"tr{i}" for i in range(35)], "Svg": svgs[:35]}),
+                   hub / "train-00000-of-00001.parquet")
+    pq.write_table(pa.table({"Filename": [f"te{i}" for i in range(10)], "Svg": svgs[35:]}),
+                   hub / "test-00000-of-00001.parquet")
+    recipe = recipe_for(tmp_path, test_hard_size=4, test_size=2)
+    recipe = recipe.model_copy(update={"data": recipe.data.model_copy(update={
+        "source": "hf", "hf_id": str(hub.parent), "path": None, "split_column": None})})
+    summary = run_curate(recipe, {}, tmp_path / "out")
+    assert summary["shards"] == 7  # train: 35 rows in five shards of 7, test: 10 rows in two
+    samples, funnel = in_memory(recipe)
+    assert pq.read_table(tmp_path / "out" / "samples.parquet").to_pylist() == samples.to_pylist()
+    assert pq.read_table(tmp_path / "out" / "funnel.parquet").to_pylist() == funnel.to_pylist()
+    split_of = {r["sample_id"]: r["split"] for r in samples.to_pylist()}
+    assert {s for s, sp in split_of.items() if sp == "test_hard"} and all(
+        s.startswith("te") for s, sp in split_of.items() if sp == "test_hard")
+    assert {"train", "rl"} <= set(split_of.values()) and all(
+        s.startswith("tr") for s, sp in split_of.items() if sp != "test_hard")
+
+
+def test_dino_clusters_embed_only_the_test_hard_candidates(tmp_path, monkeypatch):
+    """cluster.features dino: the stage embeds the eval-pool rows that pass test_hard's
+    render and token rules, in batches, and selects what the in-memory stage selects with
+    every eval-pool row embedded."""
+    import rlrf.data.embeddings as embeddings
+    import rlrf.data.stage as stage
+    import rlrf.scores.learned as learned
+    from tests.tiny_models import tiny_dino
+
+    scorer = tiny_dino(hidden_layers=1)
+    monkeypatch.setattr(learned, "load_dino", lambda *a, **k: scorer)
+    monkeypatch.setattr(stage, "DINO_BATCH", 3)
+    embedded = []
+    real = embeddings.dino_embeddings
+    monkeypatch.setattr(embeddings, "dino_embeddings", lambda ids, *a, **k: embedded.append(ids) or real(ids, *a, **k))
+    recipe = recipe_for(tmp_path, cluster={"k": 2, "features": "dino"}, hard_min_color_entropy=1.5)
+    run_curate(recipe, {}, tmp_path / "out")
+    got = pq.read_table(tmp_path / "out" / "samples.parquet")
+    funnel = pq.read_table(tmp_path / "out" / "funnel.parquet").to_pylist()
+
+    cfg = recipe.curate
+    pools = route(prepare(load_rows(recipe.data), cfg, Funnel()), recipe.data, cfg, Funnel())
+    tok = AutoTokenizer.from_pretrained(tmp_path / "out" / "tokenizer")
+    everything = pa.concat_tables(list(pools.values()))
+    ids, svgs = everything["sample_id"].to_pylist(), everything["svg"].to_pylist()
+    eval_pool = pools["eval_pool"]
+    emb = real(eval_pool["sample_id"].to_pylist(), eval_pool["svg"].to_pylist(), cfg.cluster, recipe.render, scorer)
+    want = select(pools, render_features(ids, svgs, cfg.render_size, recipe.render),
+                  dict(zip(ids, count_tokens(tok, svgs), strict=True)), cfg, recipe.seed, Funnel(), embeddings=emb)
+    assert got.to_pylist() == want.to_pylist()
+    reached = [r["sample_id"] for r in funnel if r["filter"] == "no_embedding"]
+    assert [s for batch in embedded for s in batch] == reached  # the candidates, each once, in input order
+    assert len(embedded) > 1 and 0 < len(reached) < eval_pool.num_rows
+    assert "test_hard" in got["split"].to_pylist()

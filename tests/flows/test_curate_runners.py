@@ -1,6 +1,7 @@
 """The curate flow on a local 2-worker Dask / Ray cluster (prefect-dask / prefect-ray) and
 on the process runner: the render pool starts inside every worker, shuts down cleanly, and
-the result equals the single-process `run_curate`, row for row."""
+the result equals the single-process `run_curate`, row for row; Dask workers exit without
+being killed."""
 
 import hashlib
 
@@ -28,10 +29,11 @@ def single(tmp_path_factory):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("runner", ["dask", "ray", "process"])
-def test_cluster_run_equals_single_process(harness, single, runner, tmp_path):
+def test_cluster_run_equals_single_process(harness, single, runner, tmp_path, caplog):
     recipe, expected = single
     recipe = recipe.model_copy(update={"curate": recipe.curate.model_copy(update={"task_runner": runner})})
     flow = curate_flow.with_options(task_runner=task_runner(recipe.curate, 2))
     summary = flow(recipe=recipe, out_dir=tmp_path / "out", upstream={})
     assert summary["shards"] == 3
     assert digests(tmp_path / "out") == expected
+    assert not [r for r in caplog.records if "still alive" in r.getMessage()]  # workers closed, not killed
