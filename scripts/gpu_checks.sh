@@ -13,8 +13,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 WHEELS=.whl
 PKGS=(transformers trl datasets dill multiprocess pydantic pydantic_core annotated-types typing-inspection
-      huggingface_hub hf-xet httpx2 httpcore2 truststore
-      CairoSVG cairocffi cffi pycparser tinycss2 cssselect2 defusedxml webencodings pebble duckdb tokenizers)
+      huggingface_hub httpx2 httpcore2 truststore h2 hpack hyperframe sniffio
+      CairoSVG cairocffi cffi pycparser tinycss2 cssselect2 defusedxml webencodings pebble duckdb tokenizers
+      svgelements dask distributed tornado zict tblib locket partd importlib_metadata)
+# (hf-xet is left out: nothing offline imports it, and the tree that travels is capped at 64 MiB;
+#  the Dask packages let bench/scale.py measure worker scaling on the GPU machine's 16 cores)
 
 if [ "${1:-run}" = prepare ]; then
   PY=${PY:-python3}
