@@ -103,6 +103,8 @@ class TreeRss:
     def __init__(self, every_s: float = 0.25) -> None:
         self.peak_self = self.peak_tree = 0
         self.cpu: dict[int, float] = {}
+        self.t0 = time.perf_counter()
+        self.samples: list[tuple[float, int, int]] = []  # (seconds since start, driver, tree) RSS
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(every_s,), daemon=True)
 
@@ -120,6 +122,7 @@ class TreeRss:
             except psutil.Error:
                 continue
             self.peak_self, self.peak_tree = max(self.peak_self, own), max(self.peak_tree, tree)
+            self.samples.append((time.perf_counter() - self.t0, own, tree))
             self._stop.wait(every_s)
 
     def __enter__(self) -> TreeRss:
@@ -142,6 +145,18 @@ def bench_recipe(data: Path, tok: Path, render_size: int, shard_rows: int, rl_si
     })
 
 
+def phase_peaks(rss: TreeRss, start: float, summary: dict) -> dict[str, float]:
+    """Peak whole-tree RSS (GB) within each phase of `run_curate` (phases run back to back
+    from `start`, seconds since the sampler started, in the summary's order)."""
+    peaks, t = {}, start
+    for k, v in summary.items():
+        if k.endswith("_s") and k not in ("total_s", "rows_per_s"):
+            inside = [tree for s, _, tree in rss.samples if t <= s <= t + v]
+            peaks[k[:-2]] = round(max(inside, default=0) / 2**30, 2)
+            t += v
+    return peaks
+
+
 def run_once(recipe, out: Path, workers: int) -> dict:
     """run_curate with shards on a local Dask cluster of `workers` single-threaded workers
     (each renders with its own 1-process render pool, tokenizer threads pinned to 1)."""
@@ -158,9 +173,11 @@ def run_once(recipe, out: Path, workers: int) -> dict:
             def on_dask(fn, args_list, label):
                 return client.gather([client.submit(fn, *a, pure=False) for a in args_list])
 
+            start = time.perf_counter() - rss.t0
             summary = run_curate(recipe, {}, out, map_shards=on_dask)
         wall = time.perf_counter() - t
-    return {**summary, "wall_s": wall, "peak_rss_driver_gb": rss.peak_self / 2**30,
+    return {**summary, "wall_s": wall, "peak_rss_tree_gb_by_phase": phase_peaks(rss, start, summary),
+            "peak_rss_driver_gb": rss.peak_self / 2**30,
             "peak_rss_tree_gb": rss.peak_tree / 2**30, "cpu_s": sum(rss.cpu.values()),
             "load_avg": os.getloadavg()[0]}
 
@@ -225,7 +242,7 @@ def main() -> None:
                   f"(load avg {r['load_avg']:.1f} on {os.cpu_count()} cores), peak RSS driver "
                   f"{r['peak_rss_driver_gb']:.2f} GB / tree {r['peak_rss_tree_gb']:.2f} GB, {r['samples']:,} samples, "
                   f"{r['renders']:,} renders; "
-                  f"phases {phases}", flush=True)
+                  f"phases {phases}; tree peak GB by phase {r['peak_rss_tree_gb_by_phase']}", flush=True)
             results.append({"rows": n, "workers": w, **{k: v for k, v in r.items() if k != "notes"}})
     (args.cache / "results.json").write_text(json.dumps(results, indent=1))
     for w in args.workers:
