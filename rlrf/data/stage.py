@@ -43,7 +43,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from rlrf.artifacts import write_table
+from rlrf.artifacts import atomic_write_bytes, write_table
 from rlrf.config import Recipe
 from rlrf.data.curate import (
     EVAL_POOL,
@@ -192,8 +192,6 @@ def duplicate_ids(recipe: Recipe, specs: list[ShardSpec], work: Path) -> frozens
                                           "HAVING count(*) > 1 ORDER BY id").fetchall()]
     finally:
         con.close()
-    from rlrf.artifacts import atomic_write_bytes
-
     atomic_write_bytes(ids_file, json.dumps(dups).encode())
     return frozenset(dups)
 
@@ -228,39 +226,56 @@ def _rows_in(work: Path, index: int) -> int:
     return int(t["rows_in"][0].as_py()) if t.num_rows else 0
 
 
-_TOKENIZERS: dict[str, object] = {}
+COUNTER_FILE = "count_tokenizer.json"  # in work/: the tokenizer's Rust backend, no padding / truncation
+_COUNTERS: dict[tuple, Callable[[list[str]], list[int]]] = {}
 
 
-def _tokenizer(path: str):
-    if path not in _TOKENIZERS:
-        from transformers import AutoTokenizer
-
-        _TOKENIZERS[path] = AutoTokenizer.from_pretrained(path)
-    return _TOKENIZERS[path]
-
-
-def count_tokens_batched(tokenizer, texts: list[str], batch: int = TOKEN_BATCH) -> np.ndarray:
-    """Token counts (no special tokens) in batches of `batch` texts: the encodings of one
-    batch at a time (~120 B per token) instead of the whole pool's. A fast tokenizer's Rust
-    backend encodes without offsets (`encode_batch_fast`, ~15% less CPU than `__call__`)."""
+def counting_backend(tokenizer) -> str | None:
+    """A fast tokenizer's Rust backend as JSON with padding and truncation off (saved in
+    tokenizer.json they would pad every text of a batch to the longest or cap it;
+    transformers' `__call__` turns both off per call), or None for a slow tokenizer."""
     backend = getattr(tokenizer, "backend_tokenizer", None)
-    fast = None
-    if backend is not None and hasattr(backend, "encode_batch_fast"):
-        # a bare copy: padding or truncation saved in tokenizer.json would pad every text of a
-        # batch to the longest or cap it (transformers' __call__ turns both off per call)
-        from tokenizers import Tokenizer
+    if backend is None:
+        return None
+    from tokenizers import Tokenizer
 
-        bare = Tokenizer.from_str(backend.to_str())
-        bare.no_padding()
-        bare.no_truncation()
-        fast = bare.encode_batch_fast
+    bare = Tokenizer.from_str(backend.to_str())
+    bare.no_padding()
+    bare.no_truncation()
+    return bare.to_str()
+
+
+def token_counter(work: Path, tokenizer_dir: str) -> Callable[[list[str]], list[int]]:
+    """Token counts (no special tokens) of a batch of texts, cached per worker process.
+    The Rust backend the driver saved (`COUNTER_FILE`) loads with `tokenizers` alone: a
+    worker never imports transformers / torch for it (~5 s and ~500 MB per worker), and
+    `encode_batch_fast` skips offsets (~15% less CPU than `__call__`). A slow tokenizer
+    (no backend) falls back to transformers."""
+    path = work / COUNTER_FILE
+    stat = path.stat() if path.exists() else None
+    key = (str(path), stat.st_mtime_ns, stat.st_size) if stat else ("slow", tokenizer_dir)
+    if key not in _COUNTERS:
+        if stat:
+            from tokenizers import Tokenizer
+
+            bare = Tokenizer.from_file(str(path))
+            encode = getattr(bare, "encode_batch_fast", bare.encode_batch)
+            _COUNTERS[key] = lambda texts: [len(e) for e in encode(texts, add_special_tokens=False)]
+        else:
+            from transformers import AutoTokenizer
+
+            tok = AutoTokenizer.from_pretrained(tokenizer_dir)
+            _COUNTERS[key] = lambda texts: [len(ids) for ids in tok(texts, add_special_tokens=False)["input_ids"]]
+    return _COUNTERS[key]
+
+
+def count_tokens_batched(count: Callable[[list[str]], list[int]], texts: list[str],
+                         batch: int = TOKEN_BATCH) -> np.ndarray:
+    """`count` over `texts` in batches of `batch`: the encodings of one batch at a time
+    (~120 B per token) instead of the whole pool's."""
     out = np.zeros(len(texts), dtype=np.int32)
     for lo in range(0, len(texts), batch):
-        part = texts[lo:lo + batch]
-        if fast is not None:
-            out[lo:lo + batch] = [len(e.ids) for e in fast(part, add_special_tokens=False)]
-        else:
-            out[lo:lo + batch] = [len(ids) for ids in tokenizer(part, add_special_tokens=False)["input_ids"]]
+        out[lo:lo + batch] = count(texts[lo:lo + batch])
     return out
 
 
@@ -278,7 +293,7 @@ def feature_shard(recipe: Recipe, index: int, work: str, tokenizer_dir: str) -> 
                        {"dups": str(work / "dups.parquet")})
     svgs = rows["svg"].to_pylist()
     pools = np.asarray(rows["pool"].to_pylist(), dtype=object)
-    n_tokens = count_tokens_batched(_tokenizer(tokenizer_dir), svgs)
+    n_tokens = count_tokens_batched(token_counter(work, tokenizer_dir), svgs)
     cfg = recipe.curate
     need = np.ones(len(svgs), bool)
     if not cfg.render_all_train:  # the plain test pool renders on demand (`render_quota`)
@@ -292,8 +307,10 @@ def feature_shard(recipe: Recipe, index: int, work: str, tokenizer_dir: str) -> 
 
 
 def _shard_rows(work: Path, index: int, sql: str, params: dict, tables: dict[str, pa.Table] | None = None) -> pa.Table:
-    """`sql` over one shard's prep file (`{prep}`) and feature file (`{feats}`), in row order."""
-    con = duckdb.connect()
+    """`sql` over one shard's prep file (`{prep}`) and feature file (`{feats}`), in row order
+    (one thread: a shard's query is small, and N workers on N cores must not start N x
+    cores threads each)."""
+    con = duckdb.connect(config={"threads": 1})
     try:
         for name, table in (tables or {}).items():
             con.register(name, table)
@@ -416,7 +433,8 @@ def build_tokenizer(con: duckdb.DuckDBPyConnection, recipe: Recipe, tok_dir: Pat
     its input in memory."""
     from rlrf.models.tokenizer import load_tokenizer, train_tokenizer
 
-    if (tok_dir / "tokenizer.json").exists() and (work / "tokenizer.done").exists():
+    if (tok_dir / "tokenizer.json").exists() and (work / "tokenizer.done").exists() \
+            and (work / COUNTER_FILE).exists():
         return
     if recipe.tokenizer.name_or_path:
         tok = load_tokenizer(recipe.tokenizer, None)
@@ -434,6 +452,9 @@ def build_tokenizer(con: duckdb.DuckDBPyConnection, recipe: Recipe, tok_dir: Pat
 
         tok = train_tokenizer(texts(), recipe.tokenizer)
     tok.save_pretrained(str(tok_dir))
+    backend = counting_backend(tok)
+    if backend is not None:
+        atomic_write_bytes(work / COUNTER_FILE, backend.encode())
     (work / "tokenizer.done").write_text("ok")
 
 

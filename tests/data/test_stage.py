@@ -3,6 +3,9 @@
 whatever the shard size; resumable; only the needed rows rendered."""
 
 import hashlib
+import subprocess
+import sys
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -204,19 +207,38 @@ def test_hostile_rows_never_crash_or_hang_a_shard(tmp_path):
     assert dropped["empty"] == "empty" and dropped["external"] == "external_image"
 
 
-def test_token_counts_ignore_padding_and_truncation_saved_with_the_tokenizer():
+def test_token_counts_ignore_padding_and_truncation_saved_with_the_tokenizer(tmp_path):
     """A tokenizer.json may carry padding / truncation (models/tiny-base's does): counted in
-    batches, each text still gets its own length, as transformers' __call__ gives."""
-    from rlrf.data.stage import count_tokens_batched
+    batches through the saved Rust backend, each text still gets its own length, as
+    transformers' __call__ gives; without the backend file, transformers counts the same."""
+    from rlrf.data.stage import COUNTER_FILE, count_tokens_batched, counting_backend, token_counter
 
     tok = train_tokenizer(['<svg><path d="M0 0H10V10Z"/></svg>'] * 20, parse_recipe({"name": "t"}).tokenizer)
     tok.backend_tokenizer.enable_padding(pad_id=0, pad_token="<pad>")
     tok.backend_tokenizer.enable_truncation(max_length=4)
+    tok.save_pretrained(str(tmp_path / "tok"))
     texts = ["<svg/>", '<svg><path d="M0 0H10V10Z"/><path d="M1 1H9V9Z"/></svg>', "<svg></svg>"]
-    got = count_tokens_batched(tok, texts, batch=2).tolist()  # first: __call__ resets the backend
+    slow = count_tokens_batched(token_counter(tmp_path, str(tmp_path / "tok")), texts, batch=2).tolist()
+    (tmp_path / COUNTER_FILE).write_text(counting_backend(tok))
+    fast = count_tokens_batched(token_counter(tmp_path, str(tmp_path / "tok")), texts, batch=2).tolist()
     want = [len(ids) for ids in tok(texts, add_special_tokens=False)["input_ids"]]
     assert len(set(want)) == 3 and max(want) > 4
-    assert got == want
+    assert fast == want and slow == want
+
+
+def test_a_worker_counts_tokens_without_importing_transformers(tmp_path):
+    """The counting backend loads with `tokenizers` alone: a curation worker never pays
+    transformers' and torch's import (~5 s and ~500 MB resident per worker)."""
+    from rlrf.data.stage import COUNTER_FILE, counting_backend
+
+    tok = train_tokenizer(['<svg><path d="M0 0H10V10Z"/></svg>'] * 20, parse_recipe({"name": "t"}).tokenizer)
+    (tmp_path / COUNTER_FILE).write_text(counting_backend(tok))
+    code = ("import sys; from pathlib import Path; from rlrf.data.stage import token_counter; "
+            f"n = token_counter(Path({str(tmp_path)!r}), 'unused')(['<svg/>']); "
+            "print(n, 'transformers' in sys.modules, 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[2]).stdout.split()
+    assert out[-2:] == ["False", "False"], out
 
 
 @pytest.mark.slow
