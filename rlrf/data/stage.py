@@ -78,6 +78,7 @@ FEATS_SCHEMA = pa.schema([
     ("render_error", pa.string()), ("white_share", pa.float32()), ("color_entropy", pa.float32()),
     ("color_hist", pa.list_(pa.float32())), ("render_rank", pa.int64()),
 ])
+PROGRESS_FILE = "progress.json"  # in work/: the running phase (`write_progress`)
 QUOTA_ROUND_MIN = 1_000  # candidates rendered in the first quota round at least
 DINO_BATCH = 256  # test_hard candidates rendered and embedded at a time
 
@@ -101,35 +102,42 @@ def run_curate(recipe: Recipe, upstream: dict[str, Path], out_dir: Path,
     for sub in ("prep", "feats", "funnel"):
         (work / sub).mkdir(parents=True, exist_ok=True)
     times: dict[str, float] = {}
-    t = time.perf_counter()
+    t, started = time.perf_counter(), time.time()
 
+    write_progress(work, "plan", times, None, started)
     specs = plan_shards(recipe.data, recipe.curate.shard_rows)
     dup_ids = duplicate_ids(recipe, specs, work)
     times["plan_s"] = _lap(t)
     log.info("curate: %d shards of <= %d rows", len(specs), recipe.curate.shard_rows)
 
     t = time.perf_counter()
+    write_progress(work, "prep", times, len(specs), started)
     prep_stats = map_shards(prep_shard, [(recipe, s, dup_ids, str(work)) for s in specs], "prep")
     times["prep_s"] = _lap(t)
 
     t = time.perf_counter()
+    write_progress(work, "dedupe", times, len(specs), started)
     con = _duckdb(work)
     try:
         dedupe(con, work)
         times["dedupe_s"] = _lap(t)
         t = time.perf_counter()
+        write_progress(work, "tokenizer", times, len(specs), started)
         tok_dir = out_dir / "tokenizer"
         build_tokenizer(con, recipe, tok_dir, work)
         times["tokenizer_s"] = _lap(t)
         t = time.perf_counter()
+        write_progress(work, "features", times, len(specs), started)
         feats = map_shards(feature_shard, [(recipe, s.index, str(work), str(tok_dir)) for s in specs], "features")
         renders = sum(f.get("rendered", 0) for f in feats)
         times["features_s"] = _lap(t)
         t = time.perf_counter()
+        write_progress(work, "quota_render", times, len(specs), started)
         renders += render_quotas(con, recipe, work, map_shards)
         times["quota_render_s"] = _lap(t)
         _features_view(con, work)
         t = time.perf_counter()
+        write_progress(work, "select", times, len(specs), started)
         embeddings, notes = _cluster_embeddings(con, recipe, work)
         _clear(work / "funnel", "select-")  # a resumed run redoes the selection
         select_funnel = Funnel(spill_to=work / "funnel" / "select")
@@ -140,6 +148,7 @@ def run_curate(recipe: Recipe, upstream: dict[str, Path], out_dir: Path,
         write_table(selection, work / "selection.parquet")
         times["select_s"] = _lap(t)
         t = time.perf_counter()
+        write_progress(work, "write", times, len(specs), started)
         n_samples = write_samples(con, work, out_dir / "samples.parquet")
         n_funnel = write_funnel(con, recipe, work, select_funnel.filters, out_dir / "funnel.parquet")
         times["write_s"] = _lap(t)
@@ -151,6 +160,15 @@ def run_curate(recipe: Recipe, upstream: dict[str, Path], out_dir: Path,
     total = sum(times.values())
     return {"raw_rows": n_raw, "samples": n_samples, "funnel_rows": n_funnel, "shards": len(specs), "renders": renders,
             **times, "total_s": total, "rows_per_s": n_raw / total if total else 0.0, "notes": notes}
+
+
+def write_progress(work: Path, phase: str, times: dict[str, float], shards: int | None, started: float) -> None:
+    """`work/progress.json`: the phase starting now, the phases done with their seconds
+    (`times`, keys `<phase>_s`) and the shard count, for `rlrf progress` (`rlrf.data.progress`)."""
+    done = {k.removesuffix("_s"): v for k, v in times.items()}
+    atomic_write_bytes(work / PROGRESS_FILE, json.dumps({
+        "phase": phase, "phase_started_at": time.time(), "phases_done": done, "shards": shards,
+        "started_at": started}).encode())
 
 
 def _lap(t: float) -> float:
