@@ -239,7 +239,7 @@ def _read_owner(fd: int) -> dict[str, Any]:
         return {}
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -254,7 +254,7 @@ def _busy_message(stage_dir: Path, owner: dict[str, Any]) -> str:
     if owner.get("pid"):
         since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(owner.get("since", 0)))
         who = f"pid {owner['pid']} on {owner.get('host', '?')} (since {since})"
-        if owner.get("host") == socket.gethostname() and not _pid_alive(int(owner["pid"])):
+        if owner.get("host") == socket.gethostname() and not pid_alive(int(owner["pid"])):
             who += ", whose forked workers still hold the lock"
     return (f"{stage_dir} is being written by {who}: one writer per stage folder. "
             "Wait for that run to finish or stop it; --force starts a fresh folder instead.")
@@ -307,6 +307,22 @@ class Store:
             if m is not None and m.status != "done" and m.recipe_hash == recipe_hash and m.upstream == upstream:
                 return d
         return None
+
+    def newest(self, stage: str) -> tuple[Path, Manifest] | None:
+        """The newest run of `stage` with a readable manifest, finished or not."""
+        for d in sorted(self.recipe_dir.glob(f"*/{stage}"), reverse=True):
+            m = Manifest.read(d)
+            if m is not None:
+                return d, m
+        return None
+
+    def unfinished(self, stage: str) -> Path | None:
+        """The newest run of `stage` when it has not finished (running, killed or failed)
+        and still has its `work/` folder of shard files: what `rlrf progress` reads."""
+        found = self.newest(stage)
+        if found is None or found[1].status == "done" or not (found[0] / "work").is_dir():
+            return None
+        return found[0]
 
     def require(self, stage: str) -> tuple[Path, Manifest]:
         found = self.latest(stage)
@@ -425,6 +441,15 @@ def newest_stage_dirs(store: Store) -> dict[str, Path]:
     return {stage: f[0] for stage, f in found.items() if f is not None}
 
 
+def live_tables(store: Store) -> dict[str, list[str]]:
+    """`funnel_live` -> the prep funnel parts written so far by the recipe's newest curate
+    run, when it has not finished (a glob: each query sees the parts written by then)."""
+    d = store.unfinished("curate")
+    if d is None or not list((d / "work" / "funnel").glob("prep-*.parquet")):
+        return {}
+    return {"funnel_live": [str(d / "work" / "funnel" / "prep-*.parquet")]}
+
+
 def ablation_dir(store: Store, name: str, run_id: str) -> Path:
     """Where one run of an ablation writes `ablation_cells.parquet` and its report (beside
     the recipe's run folders, never inside one: its cells are those runs)."""
@@ -443,13 +468,15 @@ def connect(db_path: Path | str | None = None, store: Store | None = None, read_
     """A DuckDB connection with the catalogue's views.
 
     With only `store`: an in-memory database with views over the recipe's newest
-    finished stages. It holds no file lock and writes nothing, so any number of readers
-    (and a writer finishing a stage) run at once, over read-only artifacts too. With
-    `db_path`: that file, its views rebuilt from `store` unless `read_only`."""
+    finished stages, and `funnel_live` over a curate still running (`live_tables`). It
+    holds no file lock and writes nothing, so any number of readers (and a writer
+    finishing a stage) run at once, over read-only artifacts too. With `db_path`: that
+    file, its views rebuilt from `store` unless `read_only` (no `funnel_live` there: a
+    stored view must not point into a `work/` folder that is deleted when curate ends)."""
     if db_path is None:
         con = duckdb.connect()
         if store is not None:
-            refresh_views(con, stage_tables(newest_stage_dirs(store)) | ablation_tables(store))
+            refresh_views(con, stage_tables(newest_stage_dirs(store)) | ablation_tables(store) | live_tables(store))
         return con
     db_path = Path(db_path)
     db_path.parent.mkdir(parents=True, exist_ok=True)

@@ -55,6 +55,9 @@ def _fixtures():
          "reason": None if i % 2 == 0 else "too_short"}
         for st, f in enumerate(("parse", "render")) for i in range(4)
     ]
+    funnel_live = [  # prep funnel parts of a running curate: per-part row order and raw row count
+        r | {"row": i, "rows_in": 4} for i, r in enumerate(funnel)
+    ]
     train_log = [
         {"stage": stage, "step": s, "seconds": float(s), "loss": 1.0 / (s + 1), "lr": 1e-5}
         for stage in ("sft", "grpo") for s in range(1, 4)
@@ -91,7 +94,7 @@ def _fixtures():
          "ssim_ci95": 0.01, "sft_mse": 0.12, "sft_ssim": 0.79}
         for i, t in enumerate((0.6, 1.0)) for split in ("test", "test_hard")
     ]
-    return {"samples": samples, "funnel": funnel, "train_log": train_log, "rollouts": rollouts,
+    return {"samples": samples, "funnel": funnel, "funnel_live": funnel_live, "train_log": train_log, "rollouts": rollouts,
             "predictions": predictions, "metrics": _metrics_rows(), "ablation_cells": ablation_cells}
 
 
@@ -203,6 +206,11 @@ def test_rlrf_vs_sft_pairs_the_same_samples(con):
 def test_funnel_summary_balances(con):
     for _, rows_in, kept, dropped in con.execute("SELECT filter, rows_in, kept, dropped FROM funnel_summary").fetchall():
         assert rows_in == kept + dropped
+
+
+def test_funnel_live_summary_matches_funnel_summary_on_the_same_rows(con):
+    live = con.execute("SELECT step, filter, rows_in, kept, dropped, reasons FROM funnel_live_summary").fetchall()
+    assert live == con.execute("SELECT step, filter, rows_in, kept, dropped, reasons FROM funnel_summary").fetchall()
 
 
 def test_readme_table_script_prints_one_row_per_split_and_model(con):
