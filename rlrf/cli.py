@@ -1,5 +1,5 @@
 """`rlrf` command line, the library's part: query the results with SQL, print the summary,
-list the views, dry-run a recipe. The commands that run the Prefect flow (`run`,
+list the views, watch a running curate, dry-run a recipe. The commands that run the Prefect flow (`run`,
 `ablate`) are added on top by `flows.cli`, the console script, so the library never
 imports `flows`."""
 
@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import socket
 import sys
 from contextlib import contextmanager
 
 import duckdb
 
-from rlrf.artifacts import StageBusy, Store, connect, newest_stage_dirs
+from rlrf.artifacts import StageBusy, Store, connect, newest_stage_dirs, pid_alive
 from rlrf.config import RecipeError
 from rlrf.recipe import load_recipe
 
@@ -79,6 +80,58 @@ def cmd_summary(args) -> int:
     return 0
 
 
+def cmd_progress(args) -> int:
+    """Where the recipe's newest curate stands, from its `work/` folder: one line when none runs."""
+    from rlrf.data.progress import curate_progress, live_funnel
+
+    cfg = load_recipe(args.recipe)
+    store = Store(cfg.artifacts_dir, cfg.name)
+    newest = store.newest("curate")
+    running = store.unfinished("curate")
+    if running is None:
+        if newest is not None and newest[1].status == "done":
+            print(f"the newest curate of recipe '{store.recipe}' finished: {newest[0]} "
+                  f"({newest[1].rows.get('samples', 0)} samples); `rlrf summary` reports it")
+        elif newest is not None:
+            print(f"no curate of recipe '{store.recipe}' is running: the newest, {newest[0]}, is "
+                  f"'{newest[1].status}' without shard files (work/)")
+        else:
+            print(f"no curate of recipe '{store.recipe}' is running (none under {store.recipe_dir})")
+        return 0
+    p = curate_progress(running)
+    owner = newest[1].owner if newest else {}
+    print(f"curate of recipe '{store.recipe}' at {running} (manifest: {newest[1].status}, pid {owner.get('pid', '?')} "
+          f"on {owner.get('host', '?')})")
+    if owner.get("host") == socket.gethostname() and owner.get("pid") and not pid_alive(int(owner["pid"])):
+        print(f"not running: pid {owner['pid']} is gone (killed?); a rerun of the stage resumes from these shards")
+    elapsed = f", {_duration(p['elapsed_s'])} since it started" if p["elapsed_s"] is not None else ""
+    print(f"phase: {p['phase'] or 'unknown'}{elapsed}")
+    if p["phases_done"]:
+        print("phases done: " + ", ".join(f"{k} {v:.1f} s" for k, v in p["phases_done"].items()))
+    print("shards done: " + ", ".join(f"{k} {v['done']}/{v['total'] if v['total'] is not None else '?'}"
+                                      if k != "quota_render" else f"{k} {v['done']}"
+                                      for k, v in p["shards"].items()))
+    rate = f" ({p['rows_per_s']:.0f} rows/s)" if p["rows_per_s"] else ""
+    print(f"rows read: {p['rows_read']}{rate}")
+    if p["rate_shards_per_s"]:
+        eta = f", ETA ~{_duration(p['eta_s'])}" if p["eta_s"] is not None else ""
+        print(f"{p['phase']}: {p['rate_shards_per_s'] * 60:.1f} shards/min{eta}")
+    rows = live_funnel(running)
+    if rows:
+        print("live funnel (per-row filters of the prep shards done; `funnel_live` in `rlrf sql`):")
+        cols = ["step", "filter", "rows_in", "kept", "dropped", "reasons"]
+        cells = [cols] + [[str(r[c]) for c in cols] for r in rows]
+        widths = [max(len(row[i]) for row in cells) for i in range(len(cols) - 1)]
+        for row in cells:
+            print("  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + row[-1])
+    return 0
+
+
+def _duration(seconds: float) -> str:
+    s = int(round(seconds))
+    return f"{s // 3600} h {s % 3600 // 60} min" if s >= 3600 else f"{s // 60} min {s % 60} s" if s >= 60 else f"{s} s"
+
+
 def cmd_views(args) -> int:
     with _catalogue(args.recipe) as (_, con):
         sql = "SELECT view_name FROM duckdb_views() WHERE NOT internal ORDER BY view_name"
@@ -107,6 +160,9 @@ def parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:
     s = sub.add_parser("summary", help="print the run summary")
     s.add_argument("--recipe", default="tiny")
     s.set_defaults(fn=cmd_summary)
+    g = sub.add_parser("progress", help="where the newest curate stands: phase, shards, rows, live funnel")
+    g.add_argument("--recipe", default="tiny")
+    g.set_defaults(fn=cmd_progress)
     v = sub.add_parser("views", help="list the queryable views")
     v.add_argument("--recipe", default="tiny")
     v.set_defaults(fn=cmd_views)
