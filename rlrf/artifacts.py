@@ -476,7 +476,11 @@ def connect(db_path: Path | str | None = None, store: Store | None = None, read_
     if db_path is None:
         con = duckdb.connect()
         if store is not None:
-            refresh_views(con, stage_tables(newest_stage_dirs(store)) | ablation_tables(store) | live_tables(store))
+            tables = stage_tables(newest_stage_dirs(store)) | ablation_tables(store)
+            try:
+                refresh_views(con, tables | live_tables(store))
+            except duckdb.IOException:  # the curate finished and removed work/ meanwhile
+                refresh_views(con, tables)
         return con
     db_path = Path(db_path)
     db_path.parent.mkdir(parents=True, exist_ok=True)

@@ -217,3 +217,16 @@ def test_cli_progress_says_when_the_writer_is_gone(tmp_path, capsys):
     out = capsys.readouterr().out
     assert f"not running: pid {gone.pid} is gone" in out and "phase: unknown" in out
     assert "shards done: prep 0/?, features 0/?, quota_render 0" in out and "rows read: 0" in out
+
+
+def test_catalogue_builds_when_work_vanishes_meanwhile(tmp_path, monkeypatch):
+    import rlrf.artifacts as artifacts
+
+    store = Store(tmp_path / "art", "t")
+    d = store.stage_dir("20260101-000000-0006", "curate")
+    finish_stage(d, begin_stage(d, "curate", "t", "h", {}))
+    gone = str(tmp_path / "gone" / "work" / "funnel" / "prep-*.parquet")  # removed after live_tables looked
+    monkeypatch.setattr(artifacts, "live_tables", lambda store: {"funnel_live": [gone]})
+    con = artifacts.connect(store=store)
+    views = {r[0] for r in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+    assert "funnel_live" not in views
