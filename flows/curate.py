@@ -7,7 +7,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.futures import as_completed
 
 from rlrf.config import Recipe
 from rlrf.data.stage import run_curate
@@ -21,13 +23,19 @@ def shard_task(fn: Callable, args: tuple, label: str) -> dict:
 
 
 def prefect_map(fn: Callable, args_list: Sequence[tuple], phase: str) -> list[dict]:
-    """Submit every shard of a phase to the flow's task runner; log each as it finishes."""
+    """Submit every shard of a phase to the flow's task runner; as each finishes, log it and
+    move the phase's progress artifact (`curate-<phase>`, a progress bar in the Prefect UI).
+    Results come back in submission order."""
     logger = get_run_logger()
     futures = [shard_task.submit(fn, args, f"{phase}-{i:05d}") for i, args in enumerate(args_list)]
-    out = []
-    for i, future in enumerate(futures):
-        out.append(future.result())
-        logger.info("curate %s: %d/%d shards done", phase, i + 1, len(futures))
+    index = {id(f): i for i, f in enumerate(futures)}
+    bar = create_progress_artifact(progress=0.0, key=f"curate-{phase}",
+                                   description=f"curate {phase}: shards done of {len(futures)}")
+    out: list = [None] * len(futures)
+    for done, future in enumerate(as_completed(futures), start=1):
+        out[index[id(future)]] = future.result()
+        update_progress_artifact(bar, progress=100.0 * done / len(futures))
+        logger.info("curate %s: %d/%d shards done", phase, done, len(futures))
     return out
 
 

@@ -37,3 +37,23 @@ def test_cluster_run_equals_single_process(harness, single, runner, tmp_path, ca
     assert summary["shards"] == 3
     assert digests(tmp_path / "out") == expected
     assert not [r for r in caplog.records if "still alive" in r.getMessage()]  # workers closed, not killed
+
+
+@pytest.mark.slow
+def test_each_phase_has_a_progress_bar_that_ends_full(harness, single, tmp_path):
+    """The Prefect UI shows a progress artifact per phase (`curate-prep`, ...), moved as
+    shards finish (results still in submission order: the digests match)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    recipe, expected = single
+    recipe = recipe.model_copy(update={"curate": recipe.curate.model_copy(update={"task_runner": "thread"})})
+    curate_flow.with_options(task_runner=task_runner(recipe.curate, 2))(recipe=recipe, out_dir=tmp_path / "out",
+                                                                           upstream={})
+    assert digests(tmp_path / "out") == expected
+    with get_client(sync_client=True) as client:
+        bars = client.read_artifacts(artifact_filter=ArtifactFilter(
+            key=ArtifactFilterKey(any_=["curate-prep", "curate-features"])))
+    assert {b.key for b in bars} == {"curate-prep", "curate-features"}
+    assert all(b.type == "progress" and float(b.data) == 100.0 for b in bars)
+
