@@ -146,13 +146,14 @@ def bench_recipe(data: Path, tok: Path, render_size: int, shard_rows: int, rl_si
 
 
 def phase_peaks(rss: TreeRss, start: float, summary: dict) -> dict[str, float]:
-    """Peak whole-tree RSS (GB) within each phase of `run_curate` (phases run back to back
+    """Peak driver and whole-tree RSS (GB) within each phase of `run_curate` (phases run back to back
     from `start`, seconds since the sampler started, in the summary's order)."""
     peaks, t = {}, start
     for k, v in summary.items():
         if k.endswith("_s") and k not in ("total_s", "rows_per_s"):
-            inside = [tree for s, _, tree in rss.samples if t <= s <= t + v]
-            peaks[k[:-2]] = round(max(inside, default=0) / 2**30, 2)
+            inside = [(own, tree) for s, own, tree in rss.samples if t <= s <= t + v]
+            peaks[k[:-2]] = (round(max((o for o, _ in inside), default=0) / 2**30, 2),
+                             round(max((r for _, r in inside), default=0) / 2**30, 2))
             t += v
     return peaks
 
@@ -176,7 +177,7 @@ def run_once(recipe, out: Path, workers: int) -> dict:
             start = time.perf_counter() - rss.t0
             summary = run_curate(recipe, {}, out, map_shards=on_dask)
         wall = time.perf_counter() - t
-    return {**summary, "wall_s": wall, "peak_rss_tree_gb_by_phase": phase_peaks(rss, start, summary),
+    return {**summary, "wall_s": wall, "peak_rss_gb_by_phase": phase_peaks(rss, start, summary),
             "peak_rss_driver_gb": rss.peak_self / 2**30,
             "peak_rss_tree_gb": rss.peak_tree / 2**30, "cpu_s": sum(rss.cpu.values()),
             "load_avg": os.getloadavg()[0]}
@@ -242,7 +243,7 @@ def main() -> None:
                   f"(load avg {r['load_avg']:.1f} on {os.cpu_count()} cores), peak RSS driver "
                   f"{r['peak_rss_driver_gb']:.2f} GB / tree {r['peak_rss_tree_gb']:.2f} GB, {r['samples']:,} samples, "
                   f"{r['renders']:,} renders; "
-                  f"phases {phases}; tree peak GB by phase {r['peak_rss_tree_gb_by_phase']}", flush=True)
+                  f"phases {phases}; peak RSS GB (driver, tree) by phase {r['peak_rss_gb_by_phase']}", flush=True)
             results.append({"rows": n, "workers": w, **{k: v for k, v in r.items() if k != "notes"}})
     (args.cache / "results.json").write_text(json.dumps(results, indent=1))
     for w in args.workers:

@@ -66,7 +66,7 @@ log = logging.getLogger(__name__)
 
 MapShards = Callable[[Callable, Sequence[tuple], str], list]
 TOKEN_BATCH = 1000  # rows per fast-tokenizer call: memory ~ one batch's encodings
-DUCKDB_MEMORY = "1GB"  # DuckDB spills joins and sorts beyond this to work/duckdb_tmp
+DUCKDB_MEMORY = "512MB"  # the driver's DuckDB spills joins and sorts beyond this to work/duckdb_tmp
 
 PREP_SCHEMA = pa.schema([
     ("row", pa.int64()), ("sample_id", pa.string()), ("source", pa.string()), ("kind", pa.string()),
