@@ -66,6 +66,7 @@ log = logging.getLogger(__name__)
 
 MapShards = Callable[[Callable, Sequence[tuple], str], list]
 TOKEN_BATCH = 1000  # rows per fast-tokenizer call: memory ~ one batch's encodings
+FEATURE_BATCH = 2000  # rows of a shard read, counted and rendered at a time in the features phase
 DUCKDB_MEMORY = "512MB"  # the driver's DuckDB spills joins and sorts beyond this to work/duckdb_tmp
 
 PREP_SCHEMA = pa.schema([
@@ -311,22 +312,38 @@ def feature_shard(recipe: Recipe, index: int, work: str, tokenizer_dir: str) -> 
     out = work / "feats" / f"s-{index:06d}.parquet"
     if out.exists():
         return {"reused": True}
-    rows = _shard_rows(work, index, "SELECT p.row, p.svg, p.pool FROM {prep} p "
-                                    "WHERE p.row NOT IN (SELECT row FROM read_parquet($dups))",
-                       {"dups": str(work / "dups.parquet")})
-    svgs = rows["svg"].to_pylist()
-    pools = np.asarray(rows["pool"].to_pylist(), dtype=object)
-    n_tokens = count_tokens_batched(token_counter(work, tokenizer_dir), svgs)
+    count = token_counter(work, tokenizer_dir)
     cfg = recipe.curate
-    need = np.ones(len(svgs), bool)
-    if not cfg.render_all_train:  # the plain test pool renders on demand (`render_quota`)
-        need = (pools != TRAIN_POOL) & (pools != TEST_POOL)
-        if cfg.rl_render == "all":  # with quota, RL candidates render on demand too
-            need |= (pools == TRAIN_POOL) & rl_candidates(n_tokens, cfg)
-    table = _features_table(recipe, rows.select(["row"]), svgs, n_tokens, need, pools == EVAL_POOL,
-                            pa.nulls(len(svgs), pa.int64()))
-    write_table(table, out)
-    return {"rows": len(svgs), "rendered": int(need.sum()), "reused": False}
+    parts, n_rows, rendered = [], 0, 0
+    for rows in _shard_batches(work, index, "SELECT p.row, p.svg, p.pool FROM {prep} p "
+                                            "WHERE p.row NOT IN (SELECT row FROM read_parquet($dups))",
+                               {"dups": str(work / "dups.parquet")}, FEATURE_BATCH):
+        svgs = rows["svg"].to_pylist()
+        pools = np.asarray(rows["pool"].to_pylist(), dtype=object)
+        n_tokens = count_tokens_batched(count, svgs)
+        need = np.ones(len(svgs), bool)
+        if not cfg.render_all_train:  # the plain test pool renders on demand (`render_quota`)
+            need = (pools != TRAIN_POOL) & (pools != TEST_POOL)
+            if cfg.rl_render == "all":  # with quota, RL candidates render on demand too
+                need |= (pools == TRAIN_POOL) & rl_candidates(n_tokens, cfg)
+        parts.append(_features_table(recipe, rows.select(["row"]), svgs, n_tokens, need, pools == EVAL_POOL,
+                                     pa.nulls(len(svgs), pa.int64())))
+        n_rows, rendered = n_rows + len(svgs), rendered + int(need.sum())
+    write_table(pa.concat_tables(parts) if parts else FEATS_SCHEMA.empty_table(), out)
+    return {"rows": n_rows, "rendered": rendered, "reused": False}
+
+
+def _shard_batches(work: Path, index: int, sql: str, params: dict, batch_rows: int):
+    """`sql` over one shard's prep file (`{prep}`), in row order, `batch_rows` rows at a
+    time: a shard of large SVGs (iconify's emoji sets: tens of KB each) is never held whole,
+    as Arrow and as Python strings at once (one thread, as `_shard_rows`)."""
+    con = duckdb.connect(config={"threads": 1})
+    try:
+        prep = f"read_parquet('{work / 'prep' / f'{index:06d}.parquet'}')"
+        for batch in con.sql(sql.format(prep=prep) + " ORDER BY p.row", params=params).to_arrow_reader(batch_rows):
+            yield pa.Table.from_batches([batch])
+    finally:
+        con.close()
 
 
 def _shard_rows(work: Path, index: int, sql: str, params: dict, tables: dict[str, pa.Table] | None = None) -> pa.Table:

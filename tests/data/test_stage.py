@@ -120,6 +120,28 @@ def test_killed_run_resumes_into_the_same_result(streamed, tmp_path):
         assert digest(pq.read_table(tmp_path / "out" / f"{table}.parquet")) == digest(pq.read_table(out / f"{table}.parquet"))
 
 
+def test_feature_shards_read_in_batches_give_the_same_tables(streamed, tmp_path, monkeypatch):
+    """The features phase reads a shard `FEATURE_BATCH` rows at a time (a shard of large
+    SVGs is never held whole): batches of 3 rows give the tables of whole shards."""
+    import rlrf.data.stage as stage
+
+    recipe, out, _ = streamed
+    sizes = []
+    real = stage._shard_batches
+
+    def spy(*args):
+        for batch in real(*args):
+            sizes.append(batch.num_rows)
+            yield batch
+
+    monkeypatch.setattr(stage, "FEATURE_BATCH", 3)
+    monkeypatch.setattr(stage, "_shard_batches", spy)
+    run_curate(recipe, {}, tmp_path / "out")
+    assert max(sizes) == 3 and len(sizes) > recipe.curate.shard_rows  # several batches per shard
+    for table in ("samples", "funnel"):
+        assert digest(pq.read_table(tmp_path / "out" / f"{table}.parquet")) == digest(pq.read_table(out / f"{table}.parquet"))
+
+
 def test_only_rows_a_render_rule_decides_are_rendered(streamed, tmp_path):
     recipe, out, _ = streamed
     lean = recipe.model_copy(update={"curate": recipe.curate.model_copy(update={"render_all_train": False})})
