@@ -186,7 +186,7 @@ def _duckdb(work: Path) -> duckdb.DuckDBPyConnection:
     # one thread: DuckDB's sorts and joins need memory per thread, so with a thread per core
     # the write of samples (SVG text joined and sorted by selection order) ran out of its
     # 512 MB on 2 threads at 1M rows (as 1 GB would on a many-core driver); on one thread
-    # it took 239 MB (writes: ~1.4x slower, ~30 s at 1M rows)
+    # it took 231 MB (the write phase: 27 s at 1M rows, 20 s on 2 threads at 1 GB)
     con.execute("SET threads = 1")
     con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
     con.execute(f"SET temp_directory = '{work / 'duckdb_tmp'}'")
@@ -279,6 +279,7 @@ def token_counter(work: Path, tokenizer_dir: str) -> Callable[[list[str]], list[
     stat = path.stat() if path.exists() else None
     key = (str(path), stat.st_mtime_ns, stat.st_size) if stat else ("slow", tokenizer_dir)
     if key not in _COUNTERS:
+        _COUNTERS.clear()  # a long-lived worker keeps the current run's counter only
         if stat:
             from tokenizers import Tokenizer
 
