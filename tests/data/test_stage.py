@@ -120,9 +120,10 @@ def test_killed_run_resumes_into_the_same_result(streamed, tmp_path):
         assert digest(pq.read_table(tmp_path / "out" / f"{table}.parquet")) == digest(pq.read_table(out / f"{table}.parquet"))
 
 
-def test_feature_shards_read_in_batches_give_the_same_tables(streamed, tmp_path, monkeypatch):
-    """The features phase reads a shard `FEATURE_BATCH` rows at a time (a shard of large
-    SVGs is never held whole): batches of 3 rows give the tables of whole shards."""
+def test_shards_prepared_and_read_in_batches_give_the_same_tables(streamed, tmp_path, monkeypatch):
+    """Prep runs a shard's per-row steps `PREP_BATCH` rows at a time and the features phase
+    reads it `FEATURE_BATCH` rows at a time (a shard of large SVGs is never held whole):
+    batches of 3 rows give the tables of whole shards."""
     import rlrf.data.stage as stage
 
     recipe, out, _ = streamed
@@ -135,6 +136,7 @@ def test_feature_shards_read_in_batches_give_the_same_tables(streamed, tmp_path,
             yield batch
 
     monkeypatch.setattr(stage, "FEATURE_BATCH", 3)
+    monkeypatch.setattr(stage, "PREP_BATCH", 3)
     monkeypatch.setattr(stage, "_shard_batches", spy)
     run_curate(recipe, {}, tmp_path / "out")
     assert max(sizes) == 3 and len(sizes) > recipe.curate.shard_rows  # several batches per shard
