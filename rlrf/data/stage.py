@@ -66,6 +66,7 @@ log = logging.getLogger(__name__)
 
 MapShards = Callable[[Callable, Sequence[tuple], str], list]
 TOKEN_BATCH = 1000  # rows per fast-tokenizer call: memory ~ one batch's encodings
+TOKEN_BATCH_CHARS = 2_000_000  # characters per fast-tokenizer call (~1M tokens, ~100 MB of encodings)
 PREP_BATCH = 2000  # rows of a shard through the per-row steps at a time in the prep phase
 FEATURE_BATCH = 2000  # rows of a shard read, counted and rendered at a time in the features phase
 DUCKDB_MEMORY = "512MB"  # the driver's DuckDB spills joins and sorts beyond this to work/duckdb_tmp
@@ -300,12 +301,19 @@ def token_counter(work: Path, tokenizer_dir: str) -> Callable[[list[str]], list[
 
 
 def count_tokens_batched(count: Callable[[list[str]], list[int]], texts: list[str],
-                         batch: int = TOKEN_BATCH) -> np.ndarray:
-    """`count` over `texts` in batches of `batch`: the encodings of one batch at a time
-    (~120 B per token) instead of the whole pool's."""
+                         batch: int = TOKEN_BATCH, batch_chars: int = TOKEN_BATCH_CHARS) -> np.ndarray:
+    """`count` over `texts` in batches of at most `batch` texts and `batch_chars` characters
+    (a text longer than that alone): the encodings of one batch at a time (~100 B per token)
+    instead of the whole pool's, whatever the texts' sizes."""
     out = np.zeros(len(texts), dtype=np.int32)
-    for lo in range(0, len(texts), batch):
-        out[lo:lo + batch] = count(texts[lo:lo + batch])
+    lo = 0
+    while lo < len(texts):
+        hi, chars = lo + 1, len(texts[lo])
+        while hi < len(texts) and hi - lo < batch and chars + len(texts[hi]) <= batch_chars:
+            chars += len(texts[hi])
+            hi += 1
+        out[lo:hi] = count(texts[lo:hi])
+        lo = hi
     return out
 
 

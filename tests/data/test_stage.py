@@ -250,6 +250,22 @@ def test_token_counts_ignore_padding_and_truncation_saved_with_the_tokenizer(tmp
     assert fast == want and slow == want
 
 
+def test_token_batches_are_bounded_by_characters_too():
+    """A batch holds at most `batch` texts and `batch_chars` characters (a longer text alone),
+    so a shard of huge SVGs never encodes megabytes of text in one call; counts unchanged."""
+    from rlrf.data.stage import count_tokens_batched
+
+    calls = []
+
+    def count(texts):
+        calls.append([len(t) for t in texts])
+        return [len(t) for t in texts]
+
+    texts = ["a" * n for n in (5, 5, 5, 30, 2, 2, 2, 2)]
+    assert count_tokens_batched(count, texts, batch=3, batch_chars=12).tolist() == [len(t) for t in texts]
+    assert calls == [[5, 5], [5], [30], [2, 2, 2], [2]]
+
+
 def test_a_worker_counts_tokens_without_importing_transformers(tmp_path):
     """The counting backend loads with `tokenizers` alone: a curation worker never pays
     transformers' and torch's import (~5 s and ~500 MB resident per worker)."""
