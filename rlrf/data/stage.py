@@ -36,6 +36,7 @@ import logging
 import shutil
 import time
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -347,32 +348,35 @@ def feature_shard(recipe: Recipe, index: int, work: str, tokenizer_dir: str) -> 
     return {"rows": n_rows, "rendered": rendered, "reused": False}
 
 
-def _shard_batches(work: Path, index: int, sql: str, params: dict, batch_rows: int):
-    """`sql` over one shard's prep file (`{prep}`), in row order, `batch_rows` rows at a
-    time: a shard of large SVGs (iconify's fluent-emoji: 29 KB on average, up to 0.9 MB) is
-    never held whole, as Arrow and as Python strings at once (one thread, as `_shard_rows`)."""
-    con = duckdb.connect(config={"threads": 1})
-    try:
-        prep = f"read_parquet('{work / 'prep' / f'{index:06d}.parquet'}')"
-        for batch in con.sql(sql.format(prep=prep) + " ORDER BY p.row", params=params).to_arrow_reader(batch_rows):
-            yield pa.Table.from_batches([batch])
-    finally:
-        con.close()
-
-
-def _shard_rows(work: Path, index: int, sql: str, params: dict, tables: dict[str, pa.Table] | None = None) -> pa.Table:
-    """`sql` over one shard's prep file (`{prep}`) and feature file (`{feats}`), in row order
-    (one thread: a shard's query is small, and N workers on N cores must not start N x
-    cores threads each)."""
+@contextmanager
+def _shard_query(work: Path, index: int, sql: str, params: dict, tables: dict[str, pa.Table] | None = None):
+    """`sql` over one shard's prep file (`{prep}`) and feature file (`{feats}`), in row order,
+    as a DuckDB relation open for the `with` block (one thread: a shard's query is small, and
+    N workers on N cores must not start N x cores threads each)."""
     con = duckdb.connect(config={"threads": 1})
     try:
         for name, table in (tables or {}).items():
             con.register(name, table)
         files = {"prep": f"read_parquet('{work / 'prep' / f'{index:06d}.parquet'}')",
                  "feats": f"read_parquet('{work / 'feats' / f's-{index:06d}.parquet'}')"}
-        return con.sql(sql.format(**files) + " ORDER BY p.row", params=params).to_arrow_table()
+        yield con.sql(sql.format(**files) + " ORDER BY p.row", params=params)
     finally:
         con.close()
+
+
+def _shard_batches(work: Path, index: int, sql: str, params: dict, batch_rows: int):
+    """`_shard_query`'s rows `batch_rows` at a time: a shard of large SVGs (iconify's
+    fluent-emoji: 29 KB on average, up to 0.9 MB) is never held whole, as Arrow and as
+    Python strings at once."""
+    with _shard_query(work, index, sql, params) as rel:
+        for batch in rel.to_arrow_reader(batch_rows):
+            yield pa.Table.from_batches([batch])
+
+
+def _shard_rows(work: Path, index: int, sql: str, params: dict, tables: dict[str, pa.Table] | None = None) -> pa.Table:
+    """`_shard_query`'s rows as one table."""
+    with _shard_query(work, index, sql, params, tables) as rel:
+        return rel.to_arrow_table()
 
 
 def _features_table(recipe: Recipe, rows: pa.Table, svgs: list[str], n_tokens, render: np.ndarray,
