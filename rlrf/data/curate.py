@@ -269,35 +269,40 @@ def select(pools: dict[str, pa.Table], features: pa.Table, n_tokens: dict[str, i
 
 def select_rows(slim: pa.Table, cfg: CurateConfig, seed: int, funnel: Funnel,
                 embeddings: dict[str, list[float]] | None = None) -> pa.Table:
-    """The render/token rules and the samplers over `SLIM_SCHEMA` rows (sorted by `row`),
-    vectorised: -> `SELECTION_SCHEMA` rows in the order of the samples table (pools by
-    name; in the train pool the RL rows first). Rows not rendered (`rendered` false: SFT
-    rows when `curate.render_all_train` is off) skip the render filters; with it off, the
-    plain test split is the first test_size rows of its render quota (`render_rank`)."""
-    parts: list[pa.Table] = []
-    for pool in sorted(set(slim["pool"].to_pylist())):
-        rows = slim.filter(pc.equal(slim["pool"], pool))
-        rendered = _np(rows["rendered"], False)
-        rows = _vdrop(rows, funnel, "broken", ~_np(rows["render_ok"], True),
-                      reasons=pc.binary_join_element_wise("render_failed:", pc.fill_null(rows["render_error"], ""), ""),
-                      among=rendered)
-        rows = _vdrop(rows, funnel, "white_background",
-                      _f64(rows["white_share"]) >= cfg.white_threshold, among=_np(rows["rendered"], False))
-        if pool == EVAL_POOL:
-            parts.append(_select_test_hard(rows, cfg, seed, funnel, embeddings))
-        elif pool == TRAIN_POOL:
-            parts.extend(_select_train_rl(rows, cfg, seed, funnel))
-        elif pool == TEST_POOL:
-            rows = _drop_too_long(rows, cfg, funnel)
-            if cfg.render_all_train:
-                parts.append(_sample(rows, "test", cfg.test_size, seed, funnel))
-            else:  # rendered by quota: the first test_size that passed, in the seeded render order
-                parts.append(_first_by_rank(rows, "test", cfg.test_size, funnel))
-        else:
-            parts.append(_sample(rows, pool, cfg.ood_size, seed, funnel))
-    if not parts:
-        return SELECTION_SCHEMA.empty_table()
-    return pa.concat_tables([p.cast(SELECTION_SCHEMA) for p in parts])
+    """`select_pool` on each pool of `SLIM_SCHEMA` rows (sorted by `row`), pools by name:
+    -> `SELECTION_SCHEMA` rows in the order of the samples table."""
+    parts = [select_pool(slim.filter(pc.equal(slim["pool"], pool)), pool, cfg, seed, funnel, embeddings)
+             for pool in sorted(pc.unique(slim["pool"]).to_pylist())]
+    return pa.concat_tables(parts) if parts else SELECTION_SCHEMA.empty_table()
+
+
+def select_pool(rows: pa.Table, pool: str, cfg: CurateConfig, seed: int, funnel: Funnel,
+                embeddings: dict[str, list[float]] | None = None) -> pa.Table:
+    """The render/token rules and the sampler of one pool, vectorised, over its
+    `SLIM_SCHEMA` rows (sorted by `row`) -> `SELECTION_SCHEMA` rows (in the train pool the
+    RL rows first). Only this pool's rows are in memory; funnel rows carry the rows'
+    `sample_id` and `source` as given (the streaming stage passes them null outside the
+    eval pool, where embeddings are keyed by `sample_id`, and joins them back by `row`).
+    Rows not rendered (`rendered` false: SFT rows when `curate.render_all_train` is off)
+    skip the render filters; with it off, the plain test split is the first test_size rows
+    of its render quota (`render_rank`)."""
+    rendered = _np(rows["rendered"], False)
+    rows = _vdrop(rows, funnel, "broken", ~_np(rows["render_ok"], True),
+                  reasons=pc.binary_join_element_wise("render_failed:", pc.fill_null(rows["render_error"], ""), ""),
+                  among=rendered)
+    rows = _vdrop(rows, funnel, "white_background",
+                  _f64(rows["white_share"]) >= cfg.white_threshold, among=_np(rows["rendered"], False))
+    if pool == EVAL_POOL:
+        return _select_test_hard(rows, cfg, seed, funnel, embeddings)
+    if pool == TRAIN_POOL:
+        return pa.concat_tables(_select_train_rl(rows, cfg, seed, funnel))
+    if pool == TEST_POOL:
+        rows = _drop_too_long(rows, cfg, funnel)
+        if cfg.render_all_train:
+            return _sample(rows, "test", cfg.test_size, seed, funnel)
+        # rendered by quota: the first test_size that passed, in the seeded render order
+        return _first_by_rank(rows, "test", cfg.test_size, funnel)
+    return _sample(rows, pool, cfg.ood_size, seed, funnel)
 
 
 def _select_test_hard(rows: pa.Table, cfg: CurateConfig, seed: int, funnel: Funnel,
@@ -339,9 +344,10 @@ def _drop_too_long(rows: pa.Table, cfg: CurateConfig, funnel: Funnel) -> pa.Tabl
     if cfg.train_max_tokens is None:
         return rows
     cap = cfg.train_max_tokens
-    n = _np(rows["n_tokens"], 0)
-    reasons = pa.array([f"too_long:{k}>{cap}" for k in n.tolist()], pa.string()) if (n > cap).any() else None
-    return _vdrop(rows, funnel, "too_long", n > cap, reasons=reasons)
+    n = pc.fill_null(rows["n_tokens"], 0)
+    long = _np(n, 0) > cap
+    reasons = pc.binary_join_element_wise("too_long:", pc.cast(n, pa.string()), f">{cap}", "") if long.any() else None
+    return _vdrop(rows, funnel, "too_long", long, reasons=reasons)
 
 
 def _select_train_rl(rows: pa.Table, cfg: CurateConfig, seed: int, funnel: Funnel) -> list[pa.Table]:
@@ -358,7 +364,7 @@ def _select_train_rl(rows: pa.Table, cfg: CurateConfig, seed: int, funnel: Funne
     else:
         picked[eligible[random_sample(len(eligible), cfg.rl_size, seed)]] = True
     _record(funnel, rows, "rl_select", pa.repeat(pa.scalar(False), rows.num_rows),
-            reasons=pa.array(np.where(picked, "rl", "train").tolist(), pa.string()))
+            reasons=pc.if_else(pa.array(picked), "rl", "train"))
     rl = rows.filter(pa.array(picked))
     sft = _drop_too_long(rows.filter(pa.array(~picked)), cfg, funnel)
     return [_assign(rl, "rl"), _assign(sft, "train")]

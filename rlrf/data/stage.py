@@ -2,8 +2,8 @@
 
 Curation (paper §4, App. A) at SVG-Stack scale (2.1M rows) in memory that does not grow
 with the input: every per-row step runs shard by shard and writes Parquet, the steps
-across rows run in DuckDB over those files (it spills to disk), and only a slim table
-(ids, pools, a few numbers per row, no SVG text) is ever held whole.
+across rows run in DuckDB over those files (it spills to disk), and only one pool's slim
+rows (a few numbers per row: no SVG text, no ids) are ever held whole.
 
     plan       shards of ~`curate.shard_rows` rows (Parquet row groups, slices of a
                memory-mapped hub table or of the bundled corpus); ids repeated anywhere
@@ -17,7 +17,7 @@ across rows run in DuckDB over those files (it spills to disk), and only a slim 
     quotas     RL candidates (`rl_render: quota`) and, with `render_all_train` off, the
                plain test pool: rendered in a seeded order until the quota is met
                                                                     -> work/feats/q-*
-    select     vectorised rules + samplers on the slim table (`rlrf.data.curate`)
+    select     vectorised rules + samplers pool by pool on slim rows (`rlrf.data.curate`)
     write      DuckDB joins the selection back to the shard files -> samples.parquet,
                funnel.parquet (written to a temp name, then renamed)
 
@@ -49,13 +49,14 @@ from rlrf.config import Recipe
 from rlrf.data.curate import (
     EVAL_POOL,
     SAMPLES_SCHEMA,
+    SELECTION_SCHEMA,
     SLIM_SCHEMA,
     TEST_POOL,
     TRAIN_POOL,
     prepare_rows,
     rl_candidates,
     route_rows,
-    select_rows,
+    select_pool,
     viewbox_size,
 )
 from rlrf.data.features import feature_columns
@@ -145,11 +146,7 @@ def run_curate(recipe: Recipe, upstream: dict[str, Path], out_dir: Path,
         embeddings, notes = _cluster_embeddings(con, recipe, work)
         _clear(work / "funnel", "select-")  # a resumed run redoes the selection
         select_funnel = Funnel(spill_to=work / "funnel" / "select")
-        slim = _slim(con, work)
-        selection = select_rows(slim, recipe.curate, recipe.seed, select_funnel, embeddings)
-        del slim
-        selection = selection.append_column("ord", pa.array(np.arange(selection.num_rows, dtype=np.int64)))
-        write_table(selection, work / "selection.parquet")
+        select_all(con, recipe, work, select_funnel, embeddings)
         times["select_s"] = _lap(t)
         t = time.perf_counter()
         write_progress(work, "write", times, len(specs), started)
@@ -550,13 +547,39 @@ def _cluster_embeddings(con, recipe: Recipe, work: Path) -> tuple[dict | None, l
     return (embeddings or None), []
 
 
-def _slim(con, work: Path) -> pa.Table:
-    """`SLIM_SCHEMA` rows of every kept row, in input order: no SVG text."""
+def select_all(con, recipe: Recipe, work: Path, funnel: Funnel, embeddings: dict | None) -> int:
+    """`select_pool` on each pool (by name) of the kept rows, one pool's slim rows in memory
+    at a time, streamed to `work/selection.parquet` with each row's place in the samples
+    table (`ord`); returns the rows selected."""
+    pools = sorted(r[0] for r in con.execute(
+        f"SELECT DISTINCT p.pool FROM read_parquet('{_files(work, 'prep')}') p JOIN features f USING (row)").fetchall())
+    path = work / "selection.parquet"
+    tmp = path.with_name(f".{path.name}.tmp")
+    n = 0
+    try:
+        with pq.ParquetWriter(tmp, SELECTION_SCHEMA.append(pa.field("ord", pa.int64()))) as writer:
+            for pool in pools:
+                part = select_pool(_slim(con, work, pool), pool, recipe.curate, recipe.seed, funnel, embeddings)
+                writer.write_table(part.append_column("ord", pa.array(np.arange(n, n + part.num_rows,
+                                                                                 dtype=np.int64))))
+                n += part.num_rows
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return n
+
+
+def _slim(con, work: Path, pool: str) -> pa.Table:
+    """`SLIM_SCHEMA` rows of one pool's kept rows, in input order: no SVG text, and
+    `sample_id` only in the eval pool (embeddings are keyed by it) and `source` never
+    (`write_funnel` joins both back by `row`), so a row costs ~40 bytes."""
     table = con.sql(
-        f"SELECT p.row, p.sample_id, p.source, p.pool, f.n_tokens, f.rendered, f.render_ok, f.render_error, "
+        f"SELECT p.row, CASE WHEN p.pool = $eval THEN p.sample_id END AS sample_id, "
+        f"CAST(NULL AS VARCHAR) AS source, p.pool, f.n_tokens, f.rendered, f.render_ok, f.render_error, "
         f"f.white_share, f.color_entropy, f.color_hist, f.render_rank "
-        f"FROM read_parquet('{_files(work, 'prep')}') p JOIN features f USING (row) "
-        f"ORDER BY p.row").to_arrow_table()
+        f"FROM read_parquet('{_files(work, 'prep')}') p JOIN features f USING (row) WHERE p.pool = $pool "
+        f"ORDER BY p.row", params={"pool": pool, "eval": EVAL_POOL}).to_arrow_table()
     return table.cast(SLIM_SCHEMA)
 
 
@@ -600,9 +623,10 @@ def write_funnel(con, recipe: Recipe, work: Path, select_filters: list[str], pat
                      f"FROM {preps} p LEFT JOIN {dups} d USING (row)")
         parts.append(f"SELECT sample_id, source, 'route', true, route_reason, row, '' FROM {preps} "
                      f"WHERE row NOT IN (SELECT row FROM {dups})")
-    if select_filters:  # one part file per record call, in call order (pool by pool)
-        parts.append(f"SELECT sample_id, source, filter, kept, reason, row, filename "
-                     f"FROM read_parquet('{_files(work, 'funnel', 'select-')}', filename = true)")
+    if select_filters:  # one part file per record call, in call order (pool by pool); ids by row
+        parts.append(f"SELECT p.sample_id, p.source, s.filter, s.kept, s.reason, s.row, s.filename "
+                     f"FROM read_parquet('{_files(work, 'funnel', 'select-')}', filename = true) s "
+                     f"JOIN {preps} p USING (row)")
     order += select_filters
     con.execute("CREATE OR REPLACE TEMP TABLE steps AS SELECT unnest($1) AS filter, "
                 "CAST(generate_subscripts($1, 1) - 1 AS INTEGER) AS step", [order])
