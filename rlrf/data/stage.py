@@ -42,6 +42,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from rlrf.artifacts import atomic_write_bytes, write_table
@@ -70,6 +71,7 @@ MapShards = Callable[[Callable, Sequence[tuple], str], list]
 TOKEN_BATCH = 1000  # rows per fast-tokenizer call: memory ~ one batch's encodings
 TOKEN_BATCH_CHARS = 2_000_000  # characters per fast-tokenizer call (~1M tokens, ~100 MB of encodings)
 PREP_BATCH = 2000  # rows of a shard through the per-row steps at a time in the prep phase
+PREP_BATCH_CHARS = 4_000_000  # and bytes of SVG text: parsed SVGs take ~10x their text
 FEATURE_BATCH = 2000  # rows of a shard read, counted and rendered at a time in the features phase
 DUCKDB_MEMORY = "512MB"  # the driver's DuckDB spills joins and sorts beyond this to work/duckdb_tmp
 
@@ -230,11 +232,13 @@ def prep_shard(recipe: Recipe, spec: ShardSpec, dup_ids: frozenset[str], work: s
         return {"rows_in": _rows_in(work, spec.index), "reused": True}
     raw = read_shard(recipe.data, spec)
     funnel, dups = Funnel(), set(dup_ids)
-    # every step is per row here (ids repeated anywhere come in `dup_ids`), so PREP_BATCH rows
-    # at a time give the same rows: the Python objects of the per-row steps stay one batch's
-    # (iconify: a whole 20,000-row shard took a worker from 0.15 to 1.45 GB; 1,000 rows at a time 0.65)
-    rows = pa.concat_tables([prepare_rows(raw.slice(lo, PREP_BATCH), recipe.curate, funnel, duplicate_ids=dups,
-                                          shard=True) for lo in range(0, max(raw.num_rows, 1), PREP_BATCH)])
+    # every step is per row here (ids repeated anywhere come in `dup_ids`), so a batch at a time
+    # (PREP_BATCH rows, PREP_BATCH_CHARS bytes of SVG) gives the same rows, and the Python objects
+    # and parsed trees of the per-row steps stay one batch's
+    sizes = pc.fill_null(pc.binary_length(raw["svg"]), 0).to_numpy(zero_copy_only=False).tolist()
+    bounds = batch_bounds(sizes, PREP_BATCH, PREP_BATCH_CHARS) or [(0, 0)]
+    rows = pa.concat_tables([prepare_rows(raw.slice(lo, hi - lo), recipe.curate, funnel, duplicate_ids=dups,
+                                          shard=True) for lo, hi in bounds])
     pools, reasons = route_rows(rows, recipe.data, recipe.curate)
     sizes = [viewbox_size(s) for s in rows["svg"].to_pylist()]
     prep = pa.table({
@@ -300,17 +304,24 @@ def token_counter(work: Path, tokenizer_dir: str) -> Callable[[list[str]], list[
 
 def count_tokens_batched(count: Callable[[list[str]], list[int]], texts: list[str],
                          batch: int = TOKEN_BATCH, batch_chars: int = TOKEN_BATCH_CHARS) -> np.ndarray:
-    """`count` over `texts` in batches of at most `batch` texts and `batch_chars` characters
-    (a text longer than that alone): the encodings of one batch at a time (~100 B per token)
-    instead of the whole pool's, whatever the texts' sizes."""
+    """`count` over `texts` in `batch_bounds` batches: the encodings of one batch at a time
+    (~100 B per token) instead of the whole pool's, whatever the texts' sizes."""
     out = np.zeros(len(texts), dtype=np.int32)
-    lo = 0
-    while lo < len(texts):
-        hi, chars = lo + 1, len(texts[lo])
-        while hi < len(texts) and hi - lo < batch and chars + len(texts[hi]) <= batch_chars:
-            chars += len(texts[hi])
-            hi += 1
+    for lo, hi in batch_bounds([len(t) for t in texts], batch, batch_chars):
         out[lo:hi] = count(texts[lo:hi])
+    return out
+
+
+def batch_bounds(sizes: Sequence[int], max_rows: int, max_size: int) -> list[tuple[int, int]]:
+    """Consecutive [lo, hi) batches of at most `max_rows` items and `max_size` in total
+    (an item larger than that alone), covering every item in order."""
+    out, lo, n = [], 0, len(sizes)
+    while lo < n:
+        hi, total = lo + 1, sizes[lo]
+        while hi < n and hi - lo < max_rows and total + sizes[hi] <= max_size:
+            total += sizes[hi]
+            hi += 1
+        out.append((lo, hi))
         lo = hi
     return out
 

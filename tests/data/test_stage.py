@@ -121,25 +121,34 @@ def test_killed_run_resumes_into_the_same_result(streamed, tmp_path):
 
 
 def test_shards_prepared_and_read_in_batches_give_the_same_tables(streamed, tmp_path, monkeypatch):
-    """Prep runs a shard's per-row steps `PREP_BATCH` rows at a time and the features phase
-    reads it `FEATURE_BATCH` rows at a time (a shard of large SVGs is never held whole):
-    batches of 3 rows give the tables of whole shards."""
+    """Prep runs a shard's per-row steps at most `PREP_BATCH` rows and `PREP_BATCH_CHARS`
+    bytes of SVG at a time and the features phase reads it `FEATURE_BATCH` rows at a time (a
+    shard of large SVGs is never held whole): batches of 3 rows, or of one SVG's bytes, give
+    the tables of whole shards."""
     import rlrf.data.stage as stage
 
     recipe, out, _ = streamed
-    sizes = []
-    real = stage._shard_batches
+    sizes, prep_bytes = [], []
+    real, real_prepare = stage._shard_batches, stage.prepare_rows
 
     def spy(*args):
         for batch in real(*args):
             sizes.append(batch.num_rows)
             yield batch
 
+    def prepare_spy(raw, *args, **kwargs):
+        prep_bytes.append([len(s.encode()) for s in raw["svg"].to_pylist() if s is not None])
+        return real_prepare(raw, *args, **kwargs)
+
     monkeypatch.setattr(stage, "FEATURE_BATCH", 3)
     monkeypatch.setattr(stage, "PREP_BATCH", 3)
+    monkeypatch.setattr(stage, "PREP_BATCH_CHARS", 600)
     monkeypatch.setattr(stage, "_shard_batches", spy)
+    monkeypatch.setattr(stage, "prepare_rows", prepare_spy)
     run_curate(recipe, {}, tmp_path / "out")
     assert max(sizes) == 3 and len(sizes) > recipe.curate.shard_rows  # several batches per shard
+    assert all(len(b) <= 3 and (sum(b) <= 600 or len(b) == 1) for b in prep_bytes)  # a larger SVG alone
+    assert any(len(b) > 1 for b in prep_bytes) and any(len(b) == 1 and b[0] > 600 for b in prep_bytes)
     for table in ("samples", "funnel"):
         assert digest(pq.read_table(tmp_path / "out" / f"{table}.parquet")) == digest(pq.read_table(out / f"{table}.parquet"))
 
@@ -264,6 +273,14 @@ def test_token_batches_are_bounded_by_characters_too():
     texts = ["a" * n for n in (5, 5, 5, 30, 2, 2, 2, 2)]
     assert count_tokens_batched(count, texts, batch=3, batch_chars=12).tolist() == [len(t) for t in texts]
     assert calls == [[5, 5], [5], [30], [2, 2, 2], [2]]
+
+
+def test_batch_bounds_cover_every_item_once_in_order():
+    from rlrf.data.stage import batch_bounds
+
+    assert batch_bounds([], 3, 10) == []
+    assert batch_bounds([50], 3, 10) == [(0, 1)]
+    assert batch_bounds([4, 4, 4, 1, 1, 1, 1, 20, 1], 3, 10) == [(0, 2), (2, 5), (5, 7), (7, 8), (8, 9)]
 
 
 def test_a_worker_counts_tokens_without_importing_transformers(tmp_path):
