@@ -33,9 +33,11 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
 import shutil
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -131,7 +133,7 @@ def run_curate(recipe: Recipe, upstream: dict[str, Path], out_dir: Path,
         t = time.perf_counter()
         write_progress(work, "tokenizer", times, len(specs), started)
         tok_dir = out_dir / "tokenizer"
-        build_tokenizer(con, recipe, tok_dir, work)
+        build_tokenizer(recipe, tok_dir, work)
         times["tokenizer_s"] = _lap(t)
         t = time.perf_counter()
         write_progress(work, "features", times, len(specs), started)
@@ -183,7 +185,9 @@ def _clear(folder: Path, prefix: str) -> None:
         p.unlink()
 
 
-def _duckdb(work: Path) -> duckdb.DuckDBPyConnection:
+def _duckdb(work: Path, temp: str = "duckdb_tmp") -> duckdb.DuckDBPyConnection:
+    """A DuckDB for the steps across shards, spilling to `work/<temp>` (one folder per
+    process: DuckDB instances must not share spill files)."""
     con = duckdb.connect()
     # one thread: DuckDB's sorts and joins need memory per thread, so with a thread per core
     # the write of samples (SVG text joined and sorted by selection order) ran out of its
@@ -191,7 +195,7 @@ def _duckdb(work: Path) -> duckdb.DuckDBPyConnection:
     # it took 231 MB (the write phase: 27 s at 1M rows, 20 s on 2 threads at 1 GB)
     con.execute("SET threads = 1")
     con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
-    con.execute(f"SET temp_directory = '{work / 'duckdb_tmp'}'")
+    con.execute(f"SET temp_directory = '{work / temp}'")
     con.execute("SET preserve_insertion_order = true")
     return con
 
@@ -492,31 +496,47 @@ def dedupe(con: duckdb.DuckDBPyConnection, work: Path) -> None:
     )
 
 
-def build_tokenizer(con: duckdb.DuckDBPyConnection, recipe: Recipe, tok_dir: Path, work: Path) -> None:
+def build_tokenizer(recipe: Recipe, tok_dir: Path, work: Path) -> None:
+    """`_build_tokenizer` in a child process (forkserver, as the render pool): the driver
+    never imports transformers, whose AutoTokenizer imports torch (~450 MB resident), and
+    the memory of BPE training goes back when the child exits."""
+    if _tokenizer_built(tok_dir, work):
+        return
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("forkserver")) as pool:
+        pool.submit(_build_tokenizer, recipe, tok_dir, work).result()
+
+
+def _tokenizer_built(tok_dir: Path, work: Path) -> bool:
+    return (tok_dir / "tokenizer.json").exists() and (work / "tokenizer.done").exists() \
+        and (work / COUNTER_FILE).exists()
+
+
+def _build_tokenizer(recipe: Recipe, tok_dir: Path, work: Path) -> None:
     """The recipe's tokenizer, or a BPE trained on the train pool, streamed in input order:
     at most `tokenizer.train_rows` rows, the first in a seeded order of their content hash
     (the whole pool when it is smaller), since BPE training holds every distinct word of
     its input in memory."""
     from rlrf.models.tokenizer import load_tokenizer, train_tokenizer
 
-    if (tok_dir / "tokenizer.json").exists() and (work / "tokenizer.done").exists() \
-            and (work / COUNTER_FILE).exists():
-        return
     if recipe.tokenizer.name_or_path:
         tok = load_tokenizer(recipe.tokenizer, None)
     else:
-        reader = con.sql(
-            f"SELECT svg FROM (SELECT row, svg FROM read_parquet('{_files(work, 'prep')}') WHERE pool = $pool "
-            f"AND row NOT IN (SELECT row FROM read_parquet('{work / 'dups.parquet'}')) "
-            f"ORDER BY md5(CAST($seed AS VARCHAR) || ':' || hash), row LIMIT $n) ORDER BY row",
-            params={"pool": TRAIN_POOL, "seed": recipe.seed, "n": recipe.tokenizer.train_rows},
-        ).to_arrow_reader(10_000)
+        con = _duckdb(work, "duckdb_tmp_tokenizer")
+        try:
+            reader = con.sql(
+                f"SELECT svg FROM (SELECT row, svg FROM read_parquet('{_files(work, 'prep')}') WHERE pool = $pool "
+                f"AND row NOT IN (SELECT row FROM read_parquet('{work / 'dups.parquet'}')) "
+                f"ORDER BY md5(CAST($seed AS VARCHAR) || ':' || hash), row LIMIT $n) ORDER BY row",
+                params={"pool": TRAIN_POOL, "seed": recipe.seed, "n": recipe.tokenizer.train_rows},
+            ).to_arrow_reader(10_000)
 
-        def texts():
-            for batch in reader:
-                yield from batch.column(0).to_pylist()
+            def texts():
+                for batch in reader:
+                    yield from batch.column(0).to_pylist()
 
-        tok = train_tokenizer(texts(), recipe.tokenizer)
+            tok = train_tokenizer(texts(), recipe.tokenizer)
+        finally:
+            con.close()
     tok.save_pretrained(str(tok_dir))
     backend = counting_backend(tok)
     if backend is not None:

@@ -400,3 +400,23 @@ def test_dino_clusters_embed_only_the_test_hard_candidates(tmp_path, monkeypatch
     assert [s for batch in embedded for s in batch] == reached  # the candidates, each once, in input order
     assert len(embedded) > 1 and 0 < len(reached) < eval_pool.num_rows
     assert "test_hard" in got["split"].to_pylist()
+
+
+def test_the_driver_never_imports_transformers_or_torch(streamed, tmp_path):
+    """The tokenizer is built in a child process and counted through `tokenizers` alone:
+    a whole curate leaves the driver without transformers and torch (~450 MB resident),
+    and gives the same tables."""
+    import json
+
+    recipe, out, _ = streamed
+    (tmp_path / "recipe.json").write_text(json.dumps(recipe.model_dump(mode="json")))
+    code = ("import json, sys; from pathlib import Path; from rlrf.recipe import parse_recipe; "
+            "from rlrf.data.stage import run_curate; "
+            f"run_curate(parse_recipe(json.loads(Path({str(tmp_path / 'recipe.json')!r}).read_text())), {{}}, "
+            f"Path({str(tmp_path / 'out')!r})); "
+            "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.strip().splitlines()[-1] == "[]"
+    for table in ("samples", "funnel"):
+        assert digest(pq.read_table(tmp_path / "out" / f"{table}.parquet")) == digest(pq.read_table(out / f"{table}.parquet"))

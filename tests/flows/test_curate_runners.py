@@ -57,3 +57,16 @@ def test_each_phase_has_a_progress_bar_that_ends_full(harness, single, tmp_path)
     assert {b.key for b in bars} == {"curate-prep", "curate-features"}
     assert all(b.type == "progress" and float(b.data) == 100.0 for b in bars)
 
+
+
+def test_the_flow_process_imports_no_torch_until_a_model_stage_runs():
+    """The `rlrf` flow module (what `rlrf run` and a served deployment's flow run import)
+    leaves torch and transformers to the stages that train or evaluate: a curate run's flow
+    process, which holds the curation driver, stays ~150 MB instead of ~880 MB."""
+    import subprocess
+    import sys
+
+    code = ("import sys, flows.rlrf_flow; "
+            "print(sorted(m for m in ('torch', 'transformers', 'trl') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
