@@ -1,9 +1,9 @@
 """The curate stage, streaming: `run_curate(recipe, upstream, out_dir) -> summary`.
 
-Curation (paper §4, App. A) at SVG-Stack scale (2.1M rows) in memory that does not grow
-with the input: every per-row step runs shard by shard and writes Parquet, the steps
-across rows run in DuckDB over those files (it spills to disk), and only one pool's slim
-rows (a few numbers per row: no SVG text, no ids) are ever held whole.
+Curation (paper §4, App. A) at SVG-Stack scale (2.1M rows) in bounded memory: every
+per-row step runs shard by shard and writes Parquet, the steps across rows run in DuckDB
+over those files (it spills to disk), and only one pool's slim rows (a few numbers per
+row: no SVG text, no ids) are ever held whole, in select.
 
     plan       shards of ~`curate.shard_rows` rows (Parquet row groups, slices of a
                memory-mapped hub table or of the bundled corpus); ids repeated anywhere
