@@ -2,8 +2,8 @@
 
 Curation (paper §4, App. A) at SVG-Stack scale (2.1M rows) in bounded memory: every
 per-row step runs shard by shard and writes Parquet, the steps across rows run in DuckDB
-over those files (it spills to disk), and only one pool's slim rows (a few numbers per
-row: no SVG text, no ids) are ever held whole, in select.
+over those files (it spills to disk), and only a slim table (a few numbers per
+row: no SVG text, no ids) is ever held whole, in select.
 
     plan       shards of ~`curate.shard_rows` rows (Parquet row groups, slices of a
                memory-mapped hub table or of the bundled corpus); ids repeated anywhere
@@ -17,7 +17,7 @@ row: no SVG text, no ids) are ever held whole, in select.
     quotas     RL candidates (`rl_render: quota`) and, with `render_all_train` off, the
                plain test pool: rendered in a seeded order until the quota is met
                                                                     -> work/feats/q-*
-    select     vectorised rules + samplers pool by pool on slim rows (`rlrf.data.curate`)
+    select     vectorised rules + samplers, pool by pool, on a slim table (`rlrf.data.curate`)
     write      DuckDB joins the selection back to the shard files -> samples.parquet,
                funnel.parquet (written to a temp name, then renamed)
 
@@ -52,14 +52,13 @@ from rlrf.config import Recipe
 from rlrf.data.curate import (
     EVAL_POOL,
     SAMPLES_SCHEMA,
-    SELECTION_SCHEMA,
     SLIM_SCHEMA,
     TEST_POOL,
     TRAIN_POOL,
     prepare_rows,
     rl_candidates,
     route_rows,
-    select_pool,
+    select_rows,
     viewbox_size,
 )
 from rlrf.data.features import feature_columns
@@ -477,15 +476,18 @@ def render_quota(con, recipe: Recipe, work: Path, map_shards: MapShards, name: s
 
 
 def _features_view(con, work: Path) -> None:
-    """`features`: each kept row's token count and render features (quota renders replace
-    the row's unrendered entry)."""
-    base = f"read_parquet('{_files(work, 'feats', 's-')}')"
-    if not list((work / "feats").glob("q-*.parquet")):
-        con.execute(f"CREATE OR REPLACE TEMP VIEW features AS SELECT * FROM {base}")
-        return
-    quota = f"read_parquet('{_files(work, 'feats', 'q-')}')"
-    con.execute(f"CREATE OR REPLACE TEMP VIEW features AS SELECT * FROM {base} WHERE row NOT IN "
-                f"(SELECT row FROM {quota}) UNION ALL SELECT * FROM {quota}")
+    """`features`: `_features_sql` over every shard."""
+    con.execute(f"CREATE OR REPLACE TEMP VIEW features AS {_features_sql(work)}")
+
+
+def _features_sql(work: Path, shard: str = "*") -> str:
+    """Each kept row's token count and render features in the feature files of `shard` (its
+    6-digit index, or `*` for all), a quota render replacing the row's unrendered entry."""
+    base = f"read_parquet('{work / 'feats' / f's-{shard}.parquet'}')"
+    if not list((work / "feats").glob(f"q-*-{shard}.parquet")):
+        return f"SELECT * FROM {base}"
+    quota = f"read_parquet('{work / 'feats' / f'q-*-{shard}.parquet'}')"
+    return f"SELECT * FROM {base} WHERE row NOT IN (SELECT row FROM {quota}) UNION ALL SELECT * FROM {quota}"
 
 
 def dedupe(con: duckdb.DuckDBPyConnection, work: Path) -> None:
@@ -579,51 +581,79 @@ def _cluster_embeddings(con, recipe: Recipe, work: Path) -> tuple[dict | None, l
 
 
 def select_all(con, recipe: Recipe, work: Path, funnel: Funnel, embeddings: dict | None) -> int:
-    """`select_pool` on each pool (by name) of the kept rows, one pool's slim rows in memory
-    at a time, streamed to `work/selection.parquet` with each row's place in the samples
-    table (`ord`); returns the rows selected."""
-    pools = sorted(r[0] for r in con.execute(
-        f"SELECT DISTINCT p.pool FROM read_parquet('{_files(work, 'prep')}') p JOIN features f USING (row)").fetchall())
-    path = work / "selection.parquet"
+    """`select_rows` on the kept rows' slim table, written to `work/selection.parquet` with
+    each row's place in the samples table (`ord`); returns the rows selected."""
+    slim = _slim(con, work)
+    selection = select_rows(slim, recipe.curate, recipe.seed, funnel, embeddings)
+    del slim
+    write_table(selection.append_column("ord", pa.array(np.arange(selection.num_rows, dtype=np.int64))),
+                work / "selection.parquet")
+    return selection.num_rows
+
+
+def _slim(con, work: Path) -> pa.Table:
+    """`SLIM_SCHEMA` rows of the kept rows, in input order: no SVG text, `sample_id` only in
+    the eval pool (embeddings are keyed by it) and `source` never (`write_funnel` joins both
+    back by `row`): ~60 B per row. Joined shard by shard (shards hold consecutive rows), so
+    DuckDB never builds a join over every row (+200 MB at 1M rows)."""
+    parts = [con.sql(
+        f"SELECT p.row, CASE WHEN p.pool = $eval THEN p.sample_id END AS sample_id, "
+        f"CAST(NULL AS VARCHAR) AS source, p.pool, f.n_tokens, f.rendered, f.render_ok, f.render_error, "
+        f"f.white_share, f.color_entropy, f.color_hist, f.render_rank "
+        f"FROM read_parquet('{prep}') p JOIN ({_features_sql(work, prep.stem)}) f USING (row) ORDER BY p.row",
+        params={"eval": EVAL_POOL}).to_arrow_table().cast(SLIM_SCHEMA)
+        for prep in sorted((work / "prep").glob("*.parquet"))]
+    return pa.concat_tables(parts) if parts else SLIM_SCHEMA.empty_table()
+
+
+def write_samples(con, work: Path, path: Path) -> int:
+    """The selected rows with their SVG text, in selection order, never sorting SVG text
+    (DuckDB's sort of it needed > 256 MB even at 250k rows): each split is one run of the
+    selection in row order (`select_rows`), so shard by shard, in row order, each split's
+    rows go to its own part file, and the parts are then concatenated in the splits'
+    selection order. Memory: one shard's selected rows."""
+    types = {"n_tokens": "INTEGER", "width": "FLOAT", "height": "FLOAT", "color_entropy": "FLOAT",
+             "white_share": "FLOAT", "cluster": "INTEGER"}
+    cols = ", ".join(f"CAST({c} AS {types.get(c, 'VARCHAR')}) AS {c}" for c in SAMPLES_SCHEMA.names)
+    sel = f"read_parquet('{work / 'selection.parquet'}')"
+    splits = [r[0] for r in con.execute(f"SELECT split FROM {sel} GROUP BY split ORDER BY min(ord)").fetchall()]
+    (work / "samples_parts").mkdir(exist_ok=True)
+    files = [work / "samples_parts" / f"{i:03d}.parquet" for i in range(len(splits))]  # rewritten on a resume
+    writers = {split: pq.ParquetWriter(f, SAMPLES_SCHEMA) for split, f in zip(splits, files, strict=True)}
+    try:
+        for prep in sorted((work / "prep").glob("*.parquet")):
+            rows = con.sql(
+                f"SELECT {cols}, row FROM (SELECT s.split, s.cluster, p.*, f.n_tokens, f.color_entropy, "
+                f"f.white_share FROM read_parquet('{prep}') p JOIN {sel} s USING (row) "
+                f"JOIN ({_features_sql(work, prep.stem)}) f USING (row)) ORDER BY row").to_arrow_table()
+            for split, writer in writers.items():
+                part = rows.filter(pc.equal(rows["split"], split))
+                if part.num_rows:
+                    writer.write_table(part.select(SAMPLES_SCHEMA.names).cast(SAMPLES_SCHEMA))
+    finally:
+        for writer in writers.values():
+            writer.close()
+    return _concat(files, path, SAMPLES_SCHEMA)
+
+
+def _concat(files: list[Path], path: Path, schema: pa.Schema) -> int:
+    """The rows of `files`, in order, one row group at a time (`iter_batches` pre-buffers a
+    whole file: 1.3 GB for 1M rows' SVGs), into `path` (a temp name, then renamed)."""
     tmp = path.with_name(f".{path.name}.tmp")
     n = 0
     try:
-        with pq.ParquetWriter(tmp, SELECTION_SCHEMA.append(pa.field("ord", pa.int64()))) as writer:
-            for pool in pools:
-                part = select_pool(_slim(con, work, pool), pool, recipe.curate, recipe.seed, funnel, embeddings)
-                writer.write_table(part.append_column("ord", pa.array(np.arange(n, n + part.num_rows,
-                                                                                 dtype=np.int64))))
-                n += part.num_rows
+        with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+            for f in files:
+                source = pq.ParquetFile(f, pre_buffer=False)
+                for i in range(source.num_row_groups):
+                    group = source.read_row_group(i)
+                    writer.write_table(group)
+                    n += group.num_rows
         tmp.replace(path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     return n
-
-
-def _slim(con, work: Path, pool: str) -> pa.Table:
-    """`SLIM_SCHEMA` rows of one pool's kept rows, in input order: no SVG text, and
-    `sample_id` only in the eval pool (embeddings are keyed by it) and `source` never
-    (`write_funnel` joins both back by `row`), so a row costs ~40 bytes."""
-    table = con.sql(
-        f"SELECT p.row, CASE WHEN p.pool = $eval THEN p.sample_id END AS sample_id, "
-        f"CAST(NULL AS VARCHAR) AS source, p.pool, f.n_tokens, f.rendered, f.render_ok, f.render_error, "
-        f"f.white_share, f.color_entropy, f.color_hist, f.render_rank "
-        f"FROM read_parquet('{_files(work, 'prep')}') p JOIN features f USING (row) WHERE p.pool = $pool "
-        f"ORDER BY p.row", params={"pool": pool, "eval": EVAL_POOL}).to_arrow_table()
-    return table.cast(SLIM_SCHEMA)
-
-
-def write_samples(con, work: Path, path: Path) -> int:
-    """The selected rows with their SVG text, in selection order (DuckDB sorts out of core)."""
-    types = {"n_tokens": "INTEGER", "width": "FLOAT", "height": "FLOAT", "color_entropy": "FLOAT",
-             "white_share": "FLOAT", "cluster": "INTEGER"}
-    cols = ", ".join(f"CAST({c} AS {types.get(c, 'VARCHAR')}) AS {c}" for c in SAMPLES_SCHEMA.names)
-    return _copy(con, (
-        f"SELECT {cols} FROM (SELECT s.ord, s.split, s.cluster, p.*, f.n_tokens, f.color_entropy, f.white_share "
-        f"FROM read_parquet('{work / 'selection.parquet'}') s "
-        f"JOIN read_parquet('{_files(work, 'prep')}') p USING (row) "
-        f"JOIN features f USING (row)) ORDER BY ord"), path, SAMPLES_SCHEMA)
 
 
 # per-row steps, in the order `prepare` records them (a step exists only where recorded)
