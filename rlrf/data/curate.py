@@ -280,9 +280,9 @@ def select_pool(rows: pa.Table, pool: str, cfg: CurateConfig, seed: int, funnel:
                 embeddings: dict[str, list[float]] | None = None) -> pa.Table:
     """The render/token rules and the sampler of one pool, vectorised, over its
     `SLIM_SCHEMA` rows (sorted by `row`) -> `SELECTION_SCHEMA` rows (in the train pool the
-    RL rows first). Only this pool's rows are in memory; funnel rows carry the rows'
-    `sample_id` and `source` as given (the streaming stage passes them null outside the
-    eval pool, where embeddings are keyed by `sample_id`, and joins them back by `row`).
+    RL rows first). Funnel rows carry the rows' `sample_id` and `source` as given (the
+    streaming stage passes them null outside the eval pool, where embeddings are keyed by
+    `sample_id`, and joins them back by `row`).
     Rows not rendered (`rendered` false: SFT rows when `curate.render_all_train` is off)
     skip the render filters; with it off, the plain test split is the first test_size rows
     of its render quota (`render_rank`)."""
