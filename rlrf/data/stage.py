@@ -238,8 +238,8 @@ def prep_shard(recipe: Recipe, spec: ShardSpec, dup_ids: frozenset[str], work: s
     # every step is per row here (ids repeated anywhere come in `dup_ids`), so a batch at a time
     # (PREP_BATCH rows, PREP_BATCH_CHARS bytes of SVG) gives the same rows, and the Python objects
     # and parsed trees of the per-row steps stay one batch's
-    sizes = pc.fill_null(pc.binary_length(raw["svg"]), 0).to_numpy(zero_copy_only=False).tolist()
-    bounds = batch_bounds(sizes, PREP_BATCH, PREP_BATCH_CHARS) or [(0, 0)]
+    svg_bytes = pc.fill_null(pc.binary_length(raw["svg"]), 0).to_numpy(zero_copy_only=False).tolist()
+    bounds = batch_bounds(svg_bytes, PREP_BATCH, PREP_BATCH_CHARS) or [(0, 0)]
     rows = pa.concat_tables([prepare_rows(raw.slice(lo, hi - lo), recipe.curate, funnel, duplicate_ids=dups,
                                           shard=True) for lo, hi in bounds])
     pools, reasons = route_rows(rows, recipe.data, recipe.curate)
@@ -594,16 +594,22 @@ def select_all(con, recipe: Recipe, work: Path, funnel: Funnel, embeddings: dict
 def _slim(con, work: Path) -> pa.Table:
     """`SLIM_SCHEMA` rows of the kept rows, in input order: no SVG text, `sample_id` only in
     the eval pool (embeddings are keyed by it) and `source` never (`write_funnel` joins both
-    back by `row`): ~60 B per row. Joined shard by shard (shards hold consecutive rows), so
-    DuckDB never builds a join over every row (+200 MB at 1M rows)."""
-    parts = [con.sql(
-        f"SELECT p.row, CASE WHEN p.pool = $eval THEN p.sample_id END AS sample_id, "
-        f"CAST(NULL AS VARCHAR) AS source, p.pool, f.n_tokens, f.rendered, f.render_ok, f.render_error, "
-        f"f.white_share, f.color_entropy, f.color_hist, f.render_rank "
-        f"FROM read_parquet('{prep}') p JOIN ({_features_sql(work, prep.stem)}) f USING (row) ORDER BY p.row",
-        params={"eval": EVAL_POOL}).to_arrow_table().cast(SLIM_SCHEMA)
-        for prep in sorted((work / "prep").glob("*.parquet"))]
+    back by `row`): ~60 B per row."""
+    parts = [t.cast(SLIM_SCHEMA) for t in _kept_by_shard(
+        con, work, "p.row, CASE WHEN p.pool = $eval THEN p.sample_id END AS sample_id, "
+        "CAST(NULL AS VARCHAR) AS source, p.pool, f.n_tokens, f.rendered, f.render_ok, f.render_error, "
+        "f.white_share, f.color_entropy, f.color_hist, f.render_rank", params={"eval": EVAL_POOL})]
     return pa.concat_tables(parts) if parts else SLIM_SCHEMA.empty_table()
+
+
+def _kept_by_shard(con, work: Path, columns: str, join: str = "", params: dict | None = None):
+    """`columns` of each shard's kept rows (its prep rows `p` joined with their features `f`,
+    and `join`), in row order, one shard at a time: shards hold consecutive rows, so DuckDB
+    never builds a join over every row (+200 MB at 1M rows)."""
+    for prep in sorted((work / "prep").glob("*.parquet")):
+        yield con.sql(f"SELECT {columns} FROM read_parquet('{prep}') p "
+                      f"JOIN ({_features_sql(work, prep.stem)}) f USING (row) {join} ORDER BY p.row",
+                      params=params).to_arrow_table()
 
 
 def write_samples(con, work: Path, path: Path) -> int:
@@ -625,11 +631,7 @@ def write_samples(con, work: Path, path: Path) -> int:
     files = [work / "samples_parts" / f"{i:03d}.parquet" for i in range(len(splits))]  # rewritten on a resume
     writers = {split: pq.ParquetWriter(f, SAMPLES_SCHEMA) for split, f in zip(splits, files, strict=True)}
     try:
-        for prep in sorted((work / "prep").glob("*.parquet")):
-            rows = con.sql(
-                f"SELECT {cols}, row FROM (SELECT s.split, s.cluster, p.*, f.n_tokens, f.color_entropy, "
-                f"f.white_share FROM read_parquet('{prep}') p JOIN {sel} s USING (row) "
-                f"JOIN ({_features_sql(work, prep.stem)}) f USING (row)) ORDER BY row").to_arrow_table()
+        for rows in _kept_by_shard(con, work, cols, f"JOIN {sel} s USING (row)"):  # each column in one table
             for split, writer in writers.items():
                 part = rows.filter(pc.equal(rows["split"], split))
                 if part.num_rows:
