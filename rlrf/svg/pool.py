@@ -44,6 +44,31 @@ _STALL_S = 120.0
 _CLOSE_S = 15.0  # seconds `close` waits for pebble to stop before giving up on it
 
 
+class RendererUnavailable(RuntimeError):
+    """CairoSVG cannot render in this environment (the package or the Cairo C library is
+    missing): an error of the installation, never of an SVG, so it stops the caller
+    instead of turning every render into a `worker_crash`."""
+
+
+_RENDERER_OK = False
+
+
+def check_renderer() -> None:
+    """Import CairoSVG here (it loads libcairo) before starting workers that would each
+    fail the same way in their initializer; raises `RendererUnavailable` with the reason.
+    Once it succeeded in a process it is not tried again."""
+    global _RENDERER_OK
+    if _RENDERER_OK:
+        return
+    try:
+        import cairosvg  # noqa: F401
+    except (ImportError, OSError) as exc:
+        raise RendererUnavailable(
+            f"CairoSVG cannot render here: {type(exc).__name__}: {str(exc).splitlines()[0]} "
+            "(the Cairo C library libcairo2 and the cairosvg package must be installed)") from exc
+    _RENDERER_OK = True
+
+
 def _address_space_bytes() -> int:
     """This process's current virtual size (VmSize), 0 when /proc is not there."""
     try:
@@ -91,6 +116,7 @@ class RenderPool:
             if self._pool is None or not self._pool.active:
                 import pebble
 
+                check_renderer()
                 _allow_children()
 
                 self._pool = pebble.ProcessPool(

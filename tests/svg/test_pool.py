@@ -222,3 +222,28 @@ def test_a_stalled_pool_fails_the_batch_instead_of_hanging(monkeypatch):
     results = pool.map(len, [("ab",), ("abc",)])
     assert all(r.reason == "worker_crash" for r in results)
     assert time.monotonic() - start < 10
+
+
+def test_a_missing_cairo_library_stops_the_caller_with_the_reason(monkeypatch):
+    """libcairo absent (cairocffi's dlopen raises OSError): every worker would fail in its
+    initializer, so the pool refuses to start instead of failing each render as a crash."""
+    import importlib.abc
+    import sys
+
+    import pytest
+
+    import rlrf.svg.pool as pool_mod
+
+    class NoCairo(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path, target=None):
+            if name == "cairosvg":
+                raise OSError('no library called "cairo-2" was found')
+            return None
+
+    monkeypatch.setattr(pool_mod, "_RENDERER_OK", False)
+    monkeypatch.delitem(sys.modules, "cairosvg")
+    monkeypatch.setattr(sys, "meta_path", [NoCairo(), *sys.meta_path])
+    t = time.perf_counter()
+    with pytest.raises(pool_mod.RendererUnavailable, match=r"cairo-2.*libcairo2"):
+        RenderPool(RenderConfig(workers=1, timeout_s=2.0)).render_many([OK], 16)
+    assert time.perf_counter() - t < 5
