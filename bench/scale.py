@@ -83,16 +83,25 @@ def generate(n: int, path: Path, seed: int = 0, chunk: int = 10_000) -> Path:
 
 def tokenizer_dir(cache: Path) -> Path:
     """A BPE trained once on 20k synthetic rows, standing in for the hub tokenizer of the
-    paper recipes (loaded, never trained, inside the timed stage)."""
+    paper recipes (loaded, never trained, inside the timed stage). Trained in a child
+    process, so transformers is not counted in the driver's RSS (the stage never imports it)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     out = cache / "tokenizer"
     if not (out / "tokenizer.json").exists():
-        from rlrf.config import TokenizerConfig
-        from rlrf.models.tokenizer import train_tokenizer
-
-        rng = np.random.default_rng(99)
-        tok = train_tokenizer([synthetic_svg(rng, i) for i in range(20_000)], TokenizerConfig(vocab_size=4096))
-        tok.save_pretrained(str(out))
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("forkserver")) as pool:
+            pool.submit(_train_tokenizer, out).result()
     return out
+
+
+def _train_tokenizer(out: Path) -> None:
+    from rlrf.config import TokenizerConfig
+    from rlrf.models.tokenizer import train_tokenizer
+
+    rng = np.random.default_rng(99)
+    tok = train_tokenizer([synthetic_svg(rng, i) for i in range(20_000)], TokenizerConfig(vocab_size=4096))
+    tok.save_pretrained(str(out))
 
 
 class TreeRss:

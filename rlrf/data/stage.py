@@ -37,7 +37,7 @@ import multiprocessing
 import shutil
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -115,6 +115,10 @@ def run_curate(recipe: Recipe, upstream: dict[str, Path], out_dir: Path,
     write_progress(work, "plan", times, None, started)
     specs = plan_shards(recipe.data, recipe.curate.shard_rows)
     dup_ids = duplicate_ids(recipe, specs, work)
+    tok_dir = out_dir / "tokenizer"
+    # a pretrained tokenizer learns nothing from the rows: it is loaded and saved beside
+    # prep, off the serial path (~3-8 s of importing transformers in the child)
+    tokenizer = build_tokenizer(recipe, tok_dir, work) if recipe.tokenizer.name_or_path else None
     times["plan_s"] = _lap(t)
     log.info("curate: %d shards of <= %d rows", len(specs), recipe.curate.shard_rows)
 
@@ -131,8 +135,7 @@ def run_curate(recipe: Recipe, upstream: dict[str, Path], out_dir: Path,
         times["dedupe_s"] = _lap(t)
         t = time.perf_counter()
         write_progress(work, "tokenizer", times, len(specs), started)
-        tok_dir = out_dir / "tokenizer"
-        build_tokenizer(recipe, tok_dir, work)
+        (tokenizer or build_tokenizer(recipe, tok_dir, work)).result()
         times["tokenizer_s"] = _lap(t)
         t = time.perf_counter()
         write_progress(work, "features", times, len(specs), started)
@@ -498,14 +501,19 @@ def dedupe(con: duckdb.DuckDBPyConnection, work: Path) -> None:
     )
 
 
-def build_tokenizer(recipe: Recipe, tok_dir: Path, work: Path) -> None:
-    """`_build_tokenizer` in a child process (forkserver, as the render pool): the driver
-    never imports transformers, whose AutoTokenizer imports torch (~450 MB resident), and
-    the memory of BPE training goes back when the child exits."""
+def build_tokenizer(recipe: Recipe, tok_dir: Path, work: Path) -> Future:
+    """Start `_build_tokenizer` in a child process (forkserver, as the render pool) and
+    return its future: the driver never imports transformers, whose AutoTokenizer imports
+    torch (~450 MB resident), and the memory of BPE training goes back when the child exits."""
     if _tokenizer_built(tok_dir, work):
-        return
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("forkserver")) as pool:
-        pool.submit(_build_tokenizer, recipe, tok_dir, work).result()
+        done: Future = Future()
+        done.set_result(None)
+        return done
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("forkserver"))
+    try:
+        return pool.submit(_build_tokenizer, recipe, tok_dir, work)
+    finally:
+        pool.shutdown(wait=False)  # the child exits once its one task is done
 
 
 def _tokenizer_built(tok_dir: Path, work: Path) -> bool:

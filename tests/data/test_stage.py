@@ -420,3 +420,27 @@ def test_the_driver_never_imports_transformers_or_torch(streamed, tmp_path):
     assert run.stdout.strip().splitlines()[-1] == "[]"
     for table in ("samples", "funnel"):
         assert digest(pq.read_table(tmp_path / "out" / f"{table}.parquet")) == digest(pq.read_table(out / f"{table}.parquet"))
+
+
+def test_a_pretrained_tokenizer_is_loaded_beside_prep(streamed, tmp_path, monkeypatch):
+    """A recipe naming its tokenizer (the paper recipes: the model's own) learns nothing from
+    the rows, so the child that loads and saves it starts before prep instead of after it;
+    the tables are those of the run that trained the same tokenizer."""
+    import rlrf.data.stage as stage
+
+    recipe, out, _ = streamed
+    named = recipe.model_copy(update={"tokenizer": recipe.tokenizer.model_copy(
+        update={"name_or_path": str(out / "tokenizer")})})
+    order = []
+    build = stage.build_tokenizer
+    monkeypatch.setattr(stage, "build_tokenizer", lambda *a: (order.append("tokenizer"), build(*a))[1])
+
+    def in_order(fn, args_list, label):
+        order.append(label)
+        return stage.in_process(fn, args_list, label)
+
+    run_curate(named, {}, tmp_path / "out", map_shards=in_order)
+    assert order[:2] == ["tokenizer", "prep"] and order.count("tokenizer") == 1
+    assert (tmp_path / "out" / "tokenizer" / "tokenizer.json").exists()
+    for table in ("samples", "funnel"):
+        assert digest(pq.read_table(tmp_path / "out" / f"{table}.parquet")) == digest(pq.read_table(out / f"{table}.parquet"))
