@@ -156,7 +156,7 @@ def run_curate(recipe: Recipe, upstream: dict[str, Path], out_dir: Path,
         times["select_s"] = _lap(t)
         t = time.perf_counter()
         write_progress(work, "write", times, len(specs), started)
-        n_samples = write_samples(con, work, out_dir / "samples.parquet")
+        n_samples = write_samples(con, work, out_dir / "samples.parquet", map_shards)
         n_funnel = write_funnel(con, recipe, work, select_funnel.filters, out_dir / "funnel.parquet")
         times["write_s"] = _lap(t)
     finally:
@@ -611,43 +611,64 @@ def _slim(con, work: Path) -> pa.Table:
 
 
 def _kept_by_shard(con, work: Path, columns: str, join: str = "", params: dict | None = None):
-    """`columns` of each shard's kept rows (its prep rows `p` joined with their features `f`,
-    and `join`), in row order, one shard at a time: shards hold consecutive rows, so DuckDB
-    never builds a join over every row (+200 MB at 1M rows)."""
+    """`_kept_rows` of each shard, one shard at a time: shards hold consecutive rows, so
+    DuckDB never builds a join over every row (+200 MB at 1M rows)."""
     for prep in sorted((work / "prep").glob("*.parquet")):
-        yield con.sql(f"SELECT {columns} FROM read_parquet('{prep}') p "
-                      f"JOIN ({_features_sql(work, prep.stem)}) f USING (row) {join} ORDER BY p.row",
-                      params=params).to_arrow_table()
+        yield _kept_rows(con, work, prep.stem, columns, join, params)
 
 
-def write_samples(con, work: Path, path: Path) -> int:
+def _kept_rows(con, work: Path, shard: str, columns: str, join: str = "", params: dict | None = None) -> pa.Table:
+    """`columns` of one shard's kept rows (its prep rows `p` joined with their features `f`,
+    and `join`), in row order."""
+    return con.sql(f"SELECT {columns} FROM read_parquet('{work / 'prep' / f'{shard}.parquet'}') p "
+                   f"JOIN ({_features_sql(work, shard)}) f USING (row) {join} ORDER BY p.row",
+                   params=params).to_arrow_table()
+
+
+def write_samples(con, work: Path, path: Path, map_shards: MapShards = in_process) -> int:
     """The selected rows with their SVG text, in selection order, never sorting SVG text
     (DuckDB's sort of it needed > 256 MB even at 250k rows): each split is one run of the
-    selection in row order (`select_rows`), so shard by shard, in row order, each split's
-    rows go to its own part file, and the parts are then concatenated in the splits'
-    selection order. Memory: one shard's selected rows."""
-    types = {"n_tokens": "INTEGER", "width": "FLOAT", "height": "FLOAT", "color_entropy": "FLOAT",
-             "white_share": "FLOAT", "cluster": "INTEGER"}
-    cols = ", ".join(f"CAST({c} AS {types.get(c, 'VARCHAR')}) AS {c}" for c in SAMPLES_SCHEMA.names)
+    selection in row order (`select_rows`), so each shard task (`samples_shard`, on the
+    workers) writes its rows split by split to part files, and the parts are then
+    concatenated in the splits' selection order, shard by shard. Memory: one shard's
+    selected rows per worker, one row group in the driver."""
     sel = f"read_parquet('{work / 'selection.parquet'}')"
     runs = con.execute(f"SELECT split, max(ord) - min(ord) + 1 = count(*) FROM {sel} GROUP BY split "
                        "ORDER BY min(ord)").fetchall()
     if not all(contiguous for _, contiguous in runs):
         raise RuntimeError(f"curate: a split is not one run of the selection: {runs}")
     splits = [split for split, _ in runs]
-    (work / "samples_parts").mkdir(exist_ok=True)
-    files = [work / "samples_parts" / f"{i:03d}.parquet" for i in range(len(splits))]  # rewritten on a resume
-    writers = {split: pq.ParquetWriter(f, SAMPLES_SCHEMA) for split, f in zip(splits, files, strict=True)}
-    try:
-        for rows in _kept_by_shard(con, work, cols, f"JOIN {sel} s USING (row)"):  # each column in one table
-            for split, writer in writers.items():
-                part = rows.filter(pc.equal(rows["split"], split))
-                if part.num_rows:
-                    writer.write_table(part.select(SAMPLES_SCHEMA.names).cast(SAMPLES_SCHEMA))
-    finally:
-        for writer in writers.values():
-            writer.close()
+    shards = sorted(p.stem for p in (work / "prep").glob("*.parquet"))
+    parts = work / "samples_parts"
+    parts.mkdir(exist_ok=True)
+    _clear(parts, "")  # a resumed run rewrites them
+    map_shards(samples_shard, [(str(work), shard, splits) for shard in shards], "samples")
+    files = [f for i in range(len(splits)) for shard in shards
+             if (f := parts / f"{shard}-{i:03d}.parquet").exists()]
     return _write_parquet(_row_groups(files), path, SAMPLES_SCHEMA)
+
+
+def samples_shard(work: str, shard: str, splits: list[str]) -> dict:
+    """One shard's selected rows with their SVG text and features (`SAMPLES_SCHEMA`), split
+    by split, in row order, to `samples_parts/<shard>-<split's index>.parquet` (none for a
+    split without rows here); on a worker, with its own one-thread DuckDB."""
+    work = Path(work)
+    types = {"n_tokens": "INTEGER", "width": "FLOAT", "height": "FLOAT", "color_entropy": "FLOAT",
+             "white_share": "FLOAT", "cluster": "INTEGER"}
+    cols = ", ".join(f"CAST({c} AS {types.get(c, 'VARCHAR')}) AS {c}" for c in SAMPLES_SCHEMA.names)
+    con = _duckdb(work, f"duckdb_tmp_samples_{shard}")
+    try:
+        rows = _kept_rows(con, work, shard, cols, f"JOIN read_parquet('{work / 'selection.parquet'}') s USING (row)")
+    finally:
+        con.close()
+    written = 0
+    for i, split in enumerate(splits):
+        part = rows.filter(pc.equal(rows["split"], split))
+        if part.num_rows:
+            _write_parquet([part.select(SAMPLES_SCHEMA.names)], work / "samples_parts" / f"{shard}-{i:03d}.parquet",
+                           SAMPLES_SCHEMA, compression="snappy")  # read once, by the driver
+            written += part.num_rows
+    return {"rows": written}
 
 
 def _row_groups(files: list[Path]):
@@ -706,13 +727,13 @@ def _copy(con, sql: str, path: Path, schema: pa.Schema, params=None, batch_rows:
     return _write_parquet((pa.Table.from_batches([batch]) for batch in reader), path, schema)
 
 
-def _write_parquet(tables, path: Path, schema: pa.Schema) -> int:
+def _write_parquet(tables, path: Path, schema: pa.Schema, compression: str = "zstd") -> int:
     """`tables` streamed into Parquet with `schema`, beside `path`, then renamed: a reader
     never sees half a table."""
     tmp = path.with_name(f".{path.name}.tmp")
     n = 0
     try:
-        with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+        with pq.ParquetWriter(tmp, schema, compression=compression) as writer:
             for table in tables:
                 writer.write_table(table.rename_columns(schema.names).cast(schema))
                 n += table.num_rows
