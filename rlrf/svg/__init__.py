@@ -28,5 +28,6 @@ __all__ = [
 
 def render(svg: str, size: int | tuple[int, int], limits: RenderConfig | None = None) -> RenderResult:
     """`svg` rendered on white, (h, w, 3) uint8, or a `RenderFailure` (a timeout included),
-    through the shared pool's worker processes and their hard limits."""
+    through the shared pool's worker processes and their hard limits. Raises only
+    `RendererUnavailable` (CairoSVG or libcairo missing: the installation, not the SVG)."""
     return shared_pool(limits or RenderConfig()).render_many([svg], size)[0]

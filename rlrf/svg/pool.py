@@ -5,7 +5,9 @@ limit is enforced from outside the renderer (DESIGN.md, rendering contract): eac
 is a `pebble.ProcessPool` task with a wall-clock timeout — on expiry pebble kills that
 worker and starts a fresh one — and each worker caps its own address space with
 `RLIMIT_AS`. A crash, a timeout or an allocation failure comes back as a `RenderFailure`
-in the right slot; the batch always completes.
+in the right slot; the batch always completes. Only a renderer that cannot load at all
+(CairoSVG or the Cairo C library missing) raises, `RendererUnavailable`, before any worker
+starts.
 
 Workers start from a `forkserver` (not a fork of a large, threaded trainer), so the
 address-space cap is not inherited from the parent's footprint; like every
