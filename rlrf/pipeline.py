@@ -28,6 +28,7 @@ from rlrf.artifacts import (
     write_catalogue,
 )
 from rlrf.config import Recipe, save_recipe
+from rlrf.eval.labels import GREEDY, MODEL_STAGES
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +50,6 @@ def upstream_of(stage: str, recipe: Recipe) -> tuple[str, ...]:
     `--stages curate,sft,eval` with `models: [sft, blank]` needs no GRPO run."""
     if stage != "eval":
         return UPSTREAM[stage]
-    from rlrf.eval.stage import GREEDY, MODEL_STAGES
-
     wanted = {MODEL_STAGES.get(m.removesuffix(GREEDY)) for m in recipe.eval.models}
     return tuple(s for s in UPSTREAM[stage] if s == "curate" or s in wanted)
 

@@ -14,7 +14,7 @@ import yaml
 from pydantic import ValidationError
 
 from rlrf.config import Recipe, RecipeError, _set_dotted, resolve_recipe_path
-from rlrf.eval.baselines import BASELINES
+from rlrf.eval.labels import valid_labels
 from rlrf.rewards.registry import CAPTION_ONLY_REWARDS, REWARDS, import_dotted
 
 
@@ -39,13 +39,6 @@ def parse_recipe(data: dict[str, Any], origin: str = "<dict>") -> Recipe:
     if problems:
         raise RecipeError(f"{origin}: invalid recipe\n  " + "\n  ".join(problems))
     return recipe
-
-
-# eval.models labels: the trained stages' models (rlrf.eval.stage.MODEL_STAGES), the
-# classical baselines (rlrf.eval.baselines.BASELINES) and the blank canvas; a test keeps
-# this in step with both
-EVAL_MODEL_STAGES = ("sft", "rlrf")
-EVAL_REFERENCE_MODELS = ("blank",)
 
 
 def _unknown_names(recipe: Recipe) -> list[str]:
@@ -81,8 +74,7 @@ def _unknown_names(recipe: Recipe) -> list[str]:
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         problems.append(f"rewards: names repeat {repeated} (TRL logs each reward by its name)")
-    # `<stage>_greedy`: the same model decoded greedily (rlrf.eval.stage.GREEDY)
-    valid = (*EVAL_MODEL_STAGES, *(m + "_greedy" for m in EVAL_MODEL_STAGES), *BASELINES, *EVAL_REFERENCE_MODELS)
+    valid = valid_labels()
     for i, label in enumerate(recipe.eval.models):
         if label not in valid:
             problems.append(f"eval.models.{i}: unknown model label {label!r}; valid: {', '.join(valid)}")

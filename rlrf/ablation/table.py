@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from rlrf.ablation.spec import Ablation, Cell, dotted_value
 from rlrf.artifacts import Manifest, connect_stages
-from rlrf.eval.stage import model_label
+from rlrf.eval.labels import model_label
 
 FIXED = ("ablation", "ablation_run_id", "cell_index", "cell_id", "status", "error", "overrides", "recipe",
          "run_id", "stage_dirs", "computed_stages", "split", "model_label")

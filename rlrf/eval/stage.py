@@ -22,30 +22,13 @@ from rlrf.artifacts import atomic_write_bytes, connect_stages, write_table
 from rlrf.config import Recipe
 from rlrf.data.splits import random_sample
 from rlrf.eval.baselines import BASELINES
+from rlrf.eval.labels import BLANK, BLANK_SVG, GREEDY, MODEL_STAGES, model_label, valid_labels
 from rlrf.eval.metrics import MetricModels, load_metric_models
 from rlrf.eval.report import write_report
 from rlrf.eval.run import baseline_predictor, evaluate_split, model_predictor
 from rlrf.models.device import free_accelerator_memory, resolve_device
 
 log = logging.getLogger(__name__)
-
-# model label -> the upstream stage whose `model/` folder holds it
-MODEL_STAGES = {"sft": "sft", "rlrf": "grpo"}
-# `<model>_greedy`: the same model decoded greedily, whatever eval.do_sample says, so one run
-# reports both seeded sampling and greedy decoding
-GREEDY = "_greedy"
-# `blank`: a white canvas for every sample. A reference row, not a system: on mostly-white
-# targets MSE/SSIM reward drawing nothing, so a model is only useful where it beats this.
-BLANK_SVG = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1 1"/>'
-
-
-def model_label(label: str, recipe: Recipe) -> str:
-    """The label rows are stored under: `rlrf` trained from the base model (`grpo.init: base`,
-    no SVG-SFT first) is `rlrf_no_sft`, so it is never read as RLRF after SFT."""
-    if label == "rlrf" and recipe.grpo.init == "base":
-        return "rlrf_no_sft"
-    return label
-
 
 def blank_predictor(rows: pa.Table):
     return [(BLANK_SVG, 0, 0.0)] * rows.num_rows
@@ -62,12 +45,11 @@ def eval_rows(samples: pa.Table, split: str, max_samples: int | None, seed: int)
 def _predictor(label: str, recipe: Recipe, upstream: dict[str, Path]):
     if label in BASELINES:
         return baseline_predictor(label, recipe.eval, recipe.render)
-    if label == "blank":
+    if label == BLANK:
         return blank_predictor
     base = label.removesuffix(GREEDY)
     if base not in MODEL_STAGES:
-        valid = [*MODEL_STAGES, *(m + GREEDY for m in MODEL_STAGES), *BASELINES, "blank"]
-        raise ValueError(f"eval.models: unknown model label {label!r}; valid: {', '.join(valid)}")
+        raise ValueError(f"eval.models: unknown model label {label!r}; valid: {', '.join(valid_labels())}")
     from rlrf.models.families import family_of_dir, load_trained
 
     stage = MODEL_STAGES[base]

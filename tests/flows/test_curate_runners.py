@@ -60,13 +60,14 @@ def test_each_phase_has_a_progress_bar_that_ends_full(harness, single, tmp_path)
 
 
 def test_the_flow_process_imports_no_torch_until_a_model_stage_runs():
-    """The `rlrf` flow module (what `rlrf run` and a served deployment's flow run import)
-    leaves torch and transformers to the stages that train or evaluate: a curate run's flow
-    process, which holds the curation driver, stays ~150 MB instead of ~880 MB."""
+    """The `rlrf` flow module (what `rlrf run` and a served deployment's flow run import),
+    the deployments' server and the ablation flow leave torch and transformers to the stages
+    that train or evaluate: a curate run's flow process, which holds the curation driver,
+    stays ~150 MB instead of ~880 MB."""
     import subprocess
     import sys
 
-    code = ("import sys, flows.rlrf_flow; "
+    code = ("import sys, flows.rlrf_flow, flows.serve, flows.ablate; "
             "print(sorted(m for m in ('torch', 'transformers', 'trl') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -112,9 +112,16 @@ def test_bad_names_fail_at_recipe_load(patch, message, fault):
     assert message in str(err.value) and str(err.value).startswith("r.yaml: invalid recipe")
 
 
-def test_eval_model_labels_match_the_eval_stage():
-    from rlrf.eval.stage import MODEL_STAGES
-    from rlrf.recipe import EVAL_MODEL_STAGES, EVAL_REFERENCE_MODELS
+def test_every_eval_label_a_recipe_accepts_the_eval_stage_can_run():
+    """Recipe validation and the eval stage read one label registry (`rlrf.eval.labels`):
+    each label a recipe accepts gets a predictor, or (a trained model) asks for its stage."""
+    from rlrf.eval.labels import GREEDY, MODEL_STAGES, valid_labels
+    from rlrf.eval.stage import _predictor
 
-    assert set(EVAL_MODEL_STAGES) == set(MODEL_STAGES)
-    assert EVAL_REFERENCE_MODELS == ("blank",)
+    assert {"sft", "rlrf", "sft_greedy", "rlrf_greedy", "blank", "vtracer"} <= set(valid_labels())
+    for label in valid_labels():
+        recipe = parse_recipe({"name": "r", "eval": {"models": [label]}})
+        try:
+            assert callable(_predictor(label, recipe, {}))
+        except FileNotFoundError as exc:
+            assert label.removesuffix(GREEDY) in MODEL_STAGES and MODEL_STAGES[label.removesuffix(GREEDY)] in str(exc)
