@@ -120,6 +120,31 @@ def test_killed_run_resumes_into_the_same_result(streamed, tmp_path):
         assert digest(pq.read_table(tmp_path / "out" / f"{table}.parquet")) == digest(pq.read_table(out / f"{table}.parquet"))
 
 
+def test_a_run_killed_while_writing_samples_resumes_into_the_same_result(streamed, tmp_path):
+    """Killed after some shards wrote their samples parts: the rerun redoes the selection
+    and rewrites every part (none left from the killed run is read twice), and the tables
+    are the uninterrupted run's."""
+    recipe, out, _ = streamed
+    written = []
+
+    def dies_in_samples(fn, args_list, label):
+        if label != "samples":
+            return [fn(*args) for args in args_list]
+        for args in args_list:
+            if len(written) == 2:
+                raise KeyboardInterrupt("killed")
+            written.append(fn(*args))
+        return written
+
+    with pytest.raises(KeyboardInterrupt):
+        run_curate(recipe, {}, tmp_path / "out", map_shards=dies_in_samples)
+    assert len(list((tmp_path / "out" / "work" / "samples_parts").glob("*.parquet"))) >= 2
+    assert not (tmp_path / "out" / "samples.parquet").exists()
+    run_curate(recipe, {}, tmp_path / "out")
+    for table in ("samples", "funnel"):
+        assert digest(pq.read_table(tmp_path / "out" / f"{table}.parquet")) == digest(pq.read_table(out / f"{table}.parquet"))
+
+
 def test_shards_prepared_and_read_in_batches_give_the_same_tables(streamed, tmp_path, monkeypatch):
     """Prep runs a shard's per-row steps at most `PREP_BATCH` rows and `PREP_BATCH_CHARS`
     bytes of SVG at a time and the features phase reads it `FEATURE_BATCH` rows at a time (a
