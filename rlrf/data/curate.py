@@ -276,6 +276,24 @@ def select_rows(slim: pa.Table, cfg: CurateConfig, seed: int, funnel: Funnel,
     return pa.concat_tables(parts) if parts else SELECTION_SCHEMA.empty_table()
 
 
+def quota_shortfalls(pools: list[str], split_counts: dict[str, int], cfg: CurateConfig) -> list[str]:
+    """A note for each sampled split of the pools present that got fewer rows than the
+    recipe asks (test_hard, rl, test, each OOD set): too few candidates passed its rules."""
+    wanted = {}
+    for pool in pools:
+        if pool == EVAL_POOL:
+            wanted["test_hard"] = cfg.test_hard_size
+        elif pool == TRAIN_POOL:
+            wanted["rl"] = cfg.rl_size
+        elif pool == TEST_POOL:
+            wanted["test"] = cfg.test_size
+        else:
+            wanted[pool] = cfg.ood_size
+    return [f"SHORT SPLIT: {split} has {split_counts.get(split, 0)} of the {size} rows asked for "
+            f"(too few candidates passed its rules; the funnel says why)"
+            for split, size in wanted.items() if split_counts.get(split, 0) < size]
+
+
 def select_pool(rows: pa.Table, pool: str, cfg: CurateConfig, seed: int, funnel: Funnel,
                 embeddings: dict[str, list[float]] | None = None) -> pa.Table:
     """The render/token rules and the sampler of one pool, vectorised, over its
@@ -314,7 +332,8 @@ def _select_test_hard(rows: pa.Table, cfg: CurateConfig, seed: int, funnel: Funn
         rows = _vdrop(rows, funnel, "no_embedding", np.array([s not in embeddings for s in ids], bool))
         ids = rows["sample_id"].to_pylist()
     vectors = [embeddings[s] for s in ids] if embeddings else rows["color_hist"].to_pylist()
-    feats = np.array(vectors, dtype=np.float32).reshape(len(ids), -1)
+    # (no candidate left, e.g. a test split where nothing rendered: an empty Hard set)
+    feats = np.array(vectors, dtype=np.float32).reshape(len(ids), -1) if ids else np.zeros((0, 1), np.float32)
     labels = kmeans_labels(feats, cfg.cluster.k, seed)
     keep = np.zeros(len(ids), bool)
     keep[stratified_sample(labels, cfg.test_hard_size, seed)] = True

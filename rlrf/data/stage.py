@@ -56,6 +56,7 @@ from rlrf.data.curate import (
     TEST_POOL,
     TRAIN_POOL,
     prepare_rows,
+    quota_shortfalls,
     rl_candidates,
     route_rows,
     select_rows,
@@ -152,7 +153,7 @@ def run_curate(recipe: Recipe, upstream: dict[str, Path], out_dir: Path,
         embeddings, notes = _cluster_embeddings(con, recipe, work)
         _clear(work / "funnel", "select-")  # a resumed run redoes the selection
         select_funnel = Funnel(spill_to=work / "funnel" / "select")
-        select_all(con, recipe, work, select_funnel, embeddings)
+        notes += select_all(con, recipe, work, select_funnel, embeddings)
         times["select_s"] = _lap(t)
         t = time.perf_counter()
         write_progress(work, "write", times, len(specs), started)
@@ -588,15 +589,17 @@ def _cluster_embeddings(con, recipe: Recipe, work: Path) -> tuple[dict | None, l
     return (embeddings or None), []
 
 
-def select_all(con, recipe: Recipe, work: Path, funnel: Funnel, embeddings: dict | None) -> int:
+def select_all(con, recipe: Recipe, work: Path, funnel: Funnel, embeddings: dict | None) -> list[str]:
     """`select_rows` on the kept rows' slim table, written to `work/selection.parquet` with
-    each row's place in the samples table (`ord`); returns the rows selected."""
+    each row's place in the samples table (`ord`); returns notes on splits left short."""
     slim = _slim(con, work)
+    pools = pc.unique(slim["pool"]).to_pylist()
     selection = select_rows(slim, recipe.curate, recipe.seed, funnel, embeddings)
     del slim
     write_table(selection.append_column("ord", pa.array(np.arange(selection.num_rows, dtype=np.int64))),
                 work / "selection.parquet")
-    return selection.num_rows
+    counts = pc.value_counts(selection["split"]).to_pylist()
+    return quota_shortfalls(pools, {c["values"]: c["counts"] for c in counts}, recipe.curate)
 
 
 def _slim(con, work: Path) -> pa.Table:

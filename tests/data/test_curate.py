@@ -238,3 +238,32 @@ def test_hostile_rows_leave_through_the_funnel_without_hanging():
     assert set(HOSTILE) <= set(dropped)  # ... by a named filter, with a reason
     assert dropped["empty"] == "empty" and dropped["external"] == "external_image"
     assert {f"ok{i}" for i in range(6)} <= kept_ids | set(dropped)
+
+
+def test_a_test_split_where_nothing_renders_gives_an_empty_hard_set():
+    """Every test_hard candidate failed to render (or failed a rule): the Hard set is empty
+    and the funnel says why, instead of the clustering step crashing the stage."""
+    from rlrf.data.curate import EVAL_POOL, SLIM_SCHEMA, select_pool
+
+    n = 3
+    rows = pa.table({"row": list(range(n)), "sample_id": ["a", "b", "c"], "source": ["s"] * n,
+                     "pool": [EVAL_POOL] * n, "n_tokens": [600] * n, "rendered": [True] * n,
+                     "render_ok": [False] * n, "render_error": ["timeout"] * n, "white_share": [None] * n,
+                     "color_entropy": [None] * n, "color_hist": [None] * n, "render_rank": [None] * n},
+                    schema=SLIM_SCHEMA)
+    funnel = Funnel()
+    cfg = CurateConfig(test_hard_size=2, hard_min_tokens=0, hard_min_color_entropy=0.0)
+    assert select_pool(rows, EVAL_POOL, cfg, 0, funnel).num_rows == 0
+    reasons = {r["sample_id"]: r["reason"] for r in funnel.table().to_pylist() if r["filter"] == "broken"}
+    assert reasons == {"a": "render_failed:timeout", "b": "render_failed:timeout", "c": "render_failed:timeout"}
+
+
+def test_a_split_left_short_of_its_quota_is_a_note():
+    from rlrf.data.curate import EVAL_POOL, TEST_POOL, TRAIN_POOL, quota_shortfalls
+
+    cfg = CurateConfig(test_hard_size=2, rl_size=5, test_size=0, ood_size=3)
+    notes = quota_shortfalls([EVAL_POOL, TRAIN_POOL, TEST_POOL, "ood_emoji"],
+                             {"test_hard": 0, "rl": 5, "train": 40, "ood_emoji": 1}, cfg)
+    assert [n.split(" (")[0] for n in notes] == ["SHORT SPLIT: test_hard has 0 of the 2 rows asked for",
+                                                  "SHORT SPLIT: ood_emoji has 1 of the 3 rows asked for"]
+    assert quota_shortfalls([TRAIN_POOL], {"rl": 5}, cfg) == []

@@ -125,3 +125,33 @@ def test_every_eval_label_a_recipe_accepts_the_eval_stage_can_run():
             assert callable(_predictor(label, recipe, {}))
         except FileNotFoundError as exc:
             assert label.removesuffix(GREEDY) in MODEL_STAGES and MODEL_STAGES[label.removesuffix(GREEDY)] in str(exc)
+
+
+def test_a_renderer_that_cannot_load_stops_curate_with_the_reason(tmp_path, fault):
+    """libcairo missing (as on a bare machine): curate stops at its first render with
+    `RendererUnavailable` and the loader's reason, and writes no tables, instead of
+    failing every render as a worker crash and curating an empty Hard set. The fault is a
+    `cairocffi` first on PYTHONPATH that fails as cairocffi does without the C library, so
+    every process of the run (render workers too) sees it."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tests.data.test_stage import recipe_for
+
+    fault["fault"] = "the Cairo C library cannot load (curate)"
+    fake = tmp_path / "nocairo" / "cairocffi"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise OSError('no library called \"cairo-2\" was found')\n")
+    (tmp_path / "recipe.json").write_text(json.dumps(recipe_for(tmp_path).model_dump(mode="json")))
+    code = ("import json; from pathlib import Path; from rlrf.recipe import parse_recipe; "
+            "from rlrf.data.stage import run_curate; "
+            f"run_curate(parse_recipe(json.loads(Path({str(tmp_path / 'recipe.json')!r}).read_text())), {{}}, "
+            f"Path({str(tmp_path / 'out')!r}))")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(fake.parent), *sys.path])}
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
+    assert run.returncode != 0, run.stderr[-2000:]
+    assert 'RendererUnavailable: CairoSVG cannot render here: OSError: no library called "cairo-2"' in run.stderr
+    assert "libcairo2" in run.stderr
+    assert not (tmp_path / "out" / "samples.parquet").exists() and not (tmp_path / "out" / "funnel.parquet").exists()
