@@ -651,17 +651,20 @@ def write_samples(con, work: Path, path: Path, map_shards: MapShards = in_proces
     return _write_parquet(_row_groups(files), path, SAMPLES_SCHEMA)
 
 
+# the samples columns as DuckDB selects them from a shard joined with the selection
+_SAMPLES_TYPES = {"n_tokens": "INTEGER", "width": "FLOAT", "height": "FLOAT", "color_entropy": "FLOAT",
+                  "white_share": "FLOAT", "cluster": "INTEGER"}
+_SAMPLES_COLUMNS = ", ".join(f"CAST({c} AS {_SAMPLES_TYPES.get(c, 'VARCHAR')}) AS {c}" for c in SAMPLES_SCHEMA.names)
+
+
 def samples_shard(work: str, shard: str, splits: list[str]) -> dict:
     """One shard's selected rows with their SVG text and features (`SAMPLES_SCHEMA`), split
     by split, in row order, to `samples_parts/<shard>-<split's index>.parquet` (none for a
     split without rows here); on a worker, with its own one-thread DuckDB."""
     work = Path(work)
-    types = {"n_tokens": "INTEGER", "width": "FLOAT", "height": "FLOAT", "color_entropy": "FLOAT",
-             "white_share": "FLOAT", "cluster": "INTEGER"}
-    cols = ", ".join(f"CAST({c} AS {types.get(c, 'VARCHAR')}) AS {c}" for c in SAMPLES_SCHEMA.names)
     con = _duckdb(work, f"duckdb_tmp_samples_{shard}")
     try:
-        rows = _kept_rows(con, work, shard, cols, f"JOIN read_parquet('{work / 'selection.parquet'}') s USING (row)")
+        rows = _kept_rows(con, work, shard, _SAMPLES_COLUMNS, f"JOIN read_parquet('{work / 'selection.parquet'}') s USING (row)")
     finally:
         con.close()
     written = 0

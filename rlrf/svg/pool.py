@@ -18,6 +18,7 @@ spawn/forkserver pool this needs scripts to guard their entry point with
 from __future__ import annotations
 
 import atexit
+import functools
 import logging
 import multiprocessing
 import multiprocessing.util
@@ -52,23 +53,17 @@ class RendererUnavailable(RuntimeError):
     instead of turning every render into a `worker_crash`."""
 
 
-_RENDERER_OK = False
-
-
+@functools.cache
 def check_renderer() -> None:
     """Import CairoSVG here (it loads libcairo) before starting workers that would each
     fail the same way in their initializer; raises `RendererUnavailable` with the reason.
-    Once it succeeded in a process it is not tried again."""
-    global _RENDERER_OK
-    if _RENDERER_OK:
-        return
+    Once it succeeded in a process it is not tried again (a raise is not cached)."""
     try:
         import cairosvg  # noqa: F401
     except (ImportError, OSError) as exc:
         raise RendererUnavailable(
             f"CairoSVG cannot render here: {type(exc).__name__}: {str(exc).splitlines()[0]} "
             "(the Cairo C library libcairo2 and the cairosvg package must be installed)") from exc
-    _RENDERER_OK = True
 
 
 def _address_space_bytes() -> int:

@@ -240,10 +240,12 @@ def test_a_missing_cairo_library_stops_the_caller_with_the_reason(monkeypatch):
                 raise OSError('no library called "cairo-2" was found')
             return None
 
-    monkeypatch.setattr(pool_mod, "_RENDERER_OK", False)
+    pool_mod.check_renderer.cache_clear()
     monkeypatch.delitem(sys.modules, "cairosvg")
     monkeypatch.setattr(sys, "meta_path", [NoCairo(), *sys.meta_path])
     t = time.perf_counter()
     with pytest.raises(pool_mod.RendererUnavailable, match=r"cairo-2.*libcairo2"):
         RenderPool(RenderConfig(workers=1, timeout_s=2.0)).render_many([OK], 16)
     assert time.perf_counter() - t < 5
+    monkeypatch.undo()  # the real cairosvg back: the next pool in this process checks again
+    pool_mod.check_renderer.cache_clear()
