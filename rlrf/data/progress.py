@@ -99,7 +99,8 @@ def live_funnel(stage_dir: Path | str) -> list[dict]:
         # DDL takes no bound parameters: the glob is quoted as a string literal
         glob = funnel_parts(stage_dir).replace("'", "''")
         con.execute(f"CREATE VIEW {LIVE_VIEW} AS SELECT * FROM read_parquet('{glob}', union_by_name = true)")
-        con.execute((sql_dir() / "funnel_live_summary.sql").read_text())
+        for name in ("funnel_summary_of", "funnel_live_summary"):
+            con.execute((sql_dir() / f"{name}.sql").read_text())
         rel = con.sql("SELECT * FROM funnel_live_summary ORDER BY step, filter")
         return [dict(zip(rel.columns, row, strict=True)) for row in rel.fetchall()]
     finally:

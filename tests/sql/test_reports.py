@@ -118,7 +118,11 @@ def _key(sql_text: str) -> list[str]:
     return [k.strip() for k in m.group(1).split(",")]
 
 
-@pytest.mark.parametrize("path", sql_files(), ids=lambda p: p.name)
+def _is_macro(path) -> bool:
+    return f"CREATE OR REPLACE MACRO {path.stem}(" in path.read_text()
+
+
+@pytest.mark.parametrize("path", [p for p in sql_files() if not _is_macro(p)], ids=lambda p: p.name)
 def test_every_report_runs_and_key_is_unique(con, path):
     text = path.read_text()
     assert re.search(r"^-- requires: \w+", text, re.M), "header must name base tables: -- requires: a, b"
@@ -129,6 +133,16 @@ def test_every_report_runs_and_key_is_unique(con, path):
     cols = ", ".join(key)
     dup = con.execute(f"SELECT {cols}, count(*) c FROM {path.stem} GROUP BY {cols} HAVING c > 1").fetchall()
     assert dup == [], f"{path.stem}: duplicate keys {dup[:5]}"
+
+
+@pytest.mark.parametrize("path", [p for p in sql_files() if _is_macro(p)], ids=lambda p: p.name)
+def test_every_table_macro_is_named_by_the_reports_that_use_it(con, path):
+    users = [f for f in sql_files() if f != path and f"{path.stem}(" in f.read_text()]
+    assert users, f"{path.stem} is used by no report"
+    for f in users:
+        header = next(line for line in f.read_text().splitlines() if line.startswith("-- requires:"))
+        assert path.stem in header, f"{f.name} must require {path.stem} so it is created after it"
+    assert con.execute(f"SELECT count(*) FROM duckdb_functions() WHERE function_name = '{path.stem}'").fetchall()[0][0]
 
 
 def test_leaderboard_one_row_per_model_and_split(con):
