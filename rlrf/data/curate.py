@@ -276,19 +276,23 @@ def select_rows(slim: pa.Table, cfg: CurateConfig, seed: int, funnel: Funnel,
     return pa.concat_tables(parts) if parts else SELECTION_SCHEMA.empty_table()
 
 
+def pool_quota(pool: str, cfg: CurateConfig) -> tuple[str, int]:
+    """The sampled split a pool fills and its size: the eval pool's test_hard, the train
+    pool's rl set (the rest is the SFT set, not sampled), the test pool's test split, and
+    each OOD pool its own split."""
+    if pool == EVAL_POOL:
+        return "test_hard", cfg.test_hard_size
+    if pool == TRAIN_POOL:
+        return "rl", cfg.rl_size
+    if pool == TEST_POOL:
+        return "test", cfg.test_size
+    return pool, cfg.ood_size
+
+
 def quota_shortfalls(pools: list[str], split_counts: dict[str, int], cfg: CurateConfig) -> list[str]:
     """A note for each sampled split of the pools present that got fewer rows than the
-    recipe asks (test_hard, rl, test, each OOD set): too few candidates passed its rules."""
-    wanted = {}
-    for pool in pools:
-        if pool == EVAL_POOL:
-            wanted["test_hard"] = cfg.test_hard_size
-        elif pool == TRAIN_POOL:
-            wanted["rl"] = cfg.rl_size
-        elif pool == TEST_POOL:
-            wanted["test"] = cfg.test_size
-        else:
-            wanted[pool] = cfg.ood_size
+    recipe asks (`pool_quota`): too few candidates passed its rules."""
+    wanted = dict(pool_quota(pool, cfg) for pool in pools)
     return [f"SHORT SPLIT: {split} has {split_counts.get(split, 0)} of the {size} rows asked for "
             f"(too few candidates passed its rules; the funnel says why)"
             for split, size in wanted.items() if split_counts.get(split, 0) < size]
@@ -310,20 +314,21 @@ def select_pool(rows: pa.Table, pool: str, cfg: CurateConfig, seed: int, funnel:
                   among=rendered)
     rows = _vdrop(rows, funnel, "white_background",
                   _f64(rows["white_share"]) >= cfg.white_threshold, among=_np(rows["rendered"], False))
+    split, size = pool_quota(pool, cfg)
     if pool == EVAL_POOL:
-        return _select_test_hard(rows, cfg, seed, funnel, embeddings)
+        return _select_test_hard(rows, cfg, size, seed, funnel, embeddings)
     if pool == TRAIN_POOL:
-        return pa.concat_tables(_select_train_rl(rows, cfg, seed, funnel))
+        return pa.concat_tables(_select_train_rl(rows, cfg, size, seed, funnel))
     if pool == TEST_POOL:
         rows = _drop_too_long(rows, cfg, funnel)
         if cfg.render_all_train:
-            return _sample(rows, "test", cfg.test_size, seed, funnel)
-        # rendered by quota: the first test_size that passed, in the seeded render order
-        return _first_by_rank(rows, "test", cfg.test_size, funnel)
-    return _sample(rows, pool, cfg.ood_size, seed, funnel)
+            return _sample(rows, split, size, seed, funnel)
+        # rendered by quota: the first `size` that passed, in the seeded render order
+        return _first_by_rank(rows, split, size, funnel)
+    return _sample(rows, split, size, seed, funnel)
 
 
-def _select_test_hard(rows: pa.Table, cfg: CurateConfig, seed: int, funnel: Funnel,
+def _select_test_hard(rows: pa.Table, cfg: CurateConfig, size: int, seed: int, funnel: Funnel,
                       embeddings: dict[str, list[float]] | None) -> pa.Table:
     rows = _vdrop(rows, funnel, "low_color_entropy", _f64(rows["color_entropy"]) < cfg.hard_min_color_entropy)
     rows = _vdrop(rows, funnel, "short", _f64(rows["n_tokens"]) < cfg.hard_min_tokens)
@@ -336,7 +341,7 @@ def _select_test_hard(rows: pa.Table, cfg: CurateConfig, seed: int, funnel: Funn
     feats = np.array(vectors, dtype=np.float32).reshape(len(ids), -1) if ids else np.zeros((0, 1), np.float32)
     labels = kmeans_labels(feats, cfg.cluster.k, seed)
     keep = np.zeros(len(ids), bool)
-    keep[stratified_sample(labels, cfg.test_hard_size, seed)] = True
+    keep[stratified_sample(labels, size, seed)] = True
     rows = rows.append_column("cluster", pa.array(labels.astype(np.int32), pa.int32()))
     rows = _vdrop(rows, funnel, "quota_test_hard", ~keep)
     return _assign(rows, "test_hard")
@@ -369,7 +374,7 @@ def _drop_too_long(rows: pa.Table, cfg: CurateConfig, funnel: Funnel) -> pa.Tabl
     return _vdrop(rows, funnel, "too_long", long, reasons=reasons)
 
 
-def _select_train_rl(rows: pa.Table, cfg: CurateConfig, seed: int, funnel: Funnel) -> list[pa.Table]:
+def _select_train_rl(rows: pa.Table, cfg: CurateConfig, size: int, seed: int, funnel: Funnel) -> list[pa.Table]:
     """The RL set (high colour entropy, long enough, short enough for a roll-out to finish
     within `rl_max_tokens`) is drawn first; the rest is the SFT set, whose SVGs must fit
     the SFT context: longer ones leave through the `too_long` filter (never truncated by
@@ -377,11 +382,11 @@ def _select_train_rl(rows: pa.Table, cfg: CurateConfig, seed: int, funnel: Funne
     n_tok = _np(rows["n_tokens"], 0)
     eligible = np.flatnonzero(rl_candidates(n_tok, cfg) & (_f64(rows["color_entropy"]) >= cfg.rl_min_color_entropy))
     picked = np.zeros(rows.num_rows, bool)
-    if cfg.rl_render == "quota":  # the first rl_size eligible rows of the seeded render order
+    if cfg.rl_render == "quota":  # the first `size` eligible rows of the seeded render order
         rank = _np(rows["render_rank"], np.iinfo(np.int64).max)[eligible]
-        picked[eligible[np.argsort(rank, kind="stable")[:cfg.rl_size]]] = True
+        picked[eligible[np.argsort(rank, kind="stable")[:size]]] = True
     else:
-        picked[eligible[random_sample(len(eligible), cfg.rl_size, seed)]] = True
+        picked[eligible[random_sample(len(eligible), size, seed)]] = True
     _record(funnel, rows, "rl_select", pa.repeat(pa.scalar(False), rows.num_rows),
             reasons=pc.if_else(pa.array(picked), "rl", "train"))
     rl = rows.filter(pa.array(picked))

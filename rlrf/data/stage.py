@@ -55,6 +55,7 @@ from rlrf.data.curate import (
     SLIM_SCHEMA,
     TEST_POOL,
     TRAIN_POOL,
+    pool_quota,
     prepare_rows,
     quota_shortfalls,
     rl_candidates,
@@ -435,20 +436,21 @@ def render_quotas(con, recipe: Recipe, work: Path, map_shards: MapShards) -> int
     cfg = recipe.curate
     rendered = 0
     if cfg.rl_render == "quota":
-        rendered += render_quota(con, recipe, work, map_shards, "rl", TRAIN_POOL, cfg.rl_min_tokens,
-                                 cfg.rl_max_tokens or cfg.train_max_tokens, cfg.rl_min_color_entropy, cfg.rl_size)
+        rendered += render_quota(con, recipe, work, map_shards, TRAIN_POOL, cfg.rl_min_tokens,
+                                 cfg.rl_max_tokens or cfg.train_max_tokens, cfg.rl_min_color_entropy)
     if not cfg.render_all_train and cfg.test_size:
-        rendered += render_quota(con, recipe, work, map_shards, "test", TEST_POOL, 0, cfg.train_max_tokens,
-                                 None, cfg.test_size)
+        rendered += render_quota(con, recipe, work, map_shards, TEST_POOL, 0, cfg.train_max_tokens, None)
     return rendered
 
 
-def render_quota(con, recipe: Recipe, work: Path, map_shards: MapShards, name: str, pool: str, min_tokens: int,
-                 max_tokens: int | None, min_entropy: float | None, size: int) -> int:
+def render_quota(con, recipe: Recipe, work: Path, map_shards: MapShards, pool: str, min_tokens: int,
+                 max_tokens: int | None, min_entropy: float | None) -> int:
     """Order a pool's candidates (min_tokens..max_tokens tokens) by a seeded hash of their
     content (the same order whatever the sharding), render them round by round, each round
-    sized from the eligible share seen so far, until `size` rows are eligible (render ok,
-    not white, colour entropy >= min_entropy) or no candidate is left."""
+    sized from the eligible share seen so far, until the pool's split (`pool_quota`) has its
+    size of eligible rows (render ok, not white, colour entropy >= min_entropy) or no
+    candidate is left."""
+    name, size = pool_quota(pool, recipe.curate)
     cands = con.sql(
         f"SELECT f.row, CAST(regexp_extract(p.filename, '(\\d+)\\.parquet$', 1) AS INTEGER) AS shard "
         f"FROM read_parquet('{_files(work, 'prep')}', filename = true) p "
