@@ -49,6 +49,7 @@ SAMPLES_SCHEMA = pa.schema([
 log = logging.getLogger(__name__)
 
 TRAIN_POOL, EVAL_POOL, TEST_POOL = "train_pool", "eval_pool", "test_pool"
+NO_RANK = np.iinfo(np.int64).max  # the render_rank of a row no quota rendered: after every ranked row
 
 
 def prepare(raw: pa.Table, cfg: CurateConfig, funnel: Funnel) -> pa.Table:
@@ -231,7 +232,7 @@ def select(pools: dict[str, pa.Table], features: pa.Table, n_tokens: dict[str, i
            cfg: CurateConfig, seed: int, funnel: Funnel,
            embeddings: dict[str, list[float]] | None = None) -> pa.Table:
     """Apply render/token filters per pool and sample the final splits (in memory: the
-    streaming stage, `rlrf.data.stage`, calls `select_rows` on its slim table). `embeddings`
+    streaming stage, `rlrf.data.stage`, runs `select_pool` pool by pool on slim rows). `embeddings`
     (e.g. DINOv2 of eval-pool rows) replace colour histograms for the test_hard clusters."""
     names = sorted(pools)
     rows = pa.concat_tables([pools[p].append_column("pool", pa.repeat(pa.scalar(p, pa.string()), pools[p].num_rows))
@@ -308,12 +309,7 @@ def select_pool(rows: pa.Table, pool: str, cfg: CurateConfig, seed: int, funnel:
     Rows not rendered (`rendered` false: SFT rows when `curate.render_all_train` is off)
     skip the render filters; with it off, the plain test split is the first test_size rows
     of its render quota (`render_rank`)."""
-    rendered = _np(rows["rendered"], False)
-    rows = _vdrop(rows, funnel, "broken", ~_np(rows["render_ok"], True),
-                  reasons=pc.binary_join_element_wise("render_failed:", pc.fill_null(rows["render_error"], ""), ""),
-                  among=rendered)
-    rows = _vdrop(rows, funnel, "white_background",
-                  _f64(rows["white_share"]) >= cfg.white_threshold, among=_np(rows["rendered"], False))
+    rows = render_rules(rows, cfg, funnel)
     split, size = pool_quota(pool, cfg)
     if pool == EVAL_POOL:
         return _select_test_hard(rows, cfg, size, seed, funnel, embeddings)
@@ -326,6 +322,17 @@ def select_pool(rows: pa.Table, pool: str, cfg: CurateConfig, seed: int, funnel:
         # rendered by quota: the first `size` that passed, in the seeded render order
         return _first_by_rank(rows, split, size, funnel)
     return _sample(rows, split, size, seed, funnel)
+
+
+def render_rules(rows: pa.Table, cfg: CurateConfig, funnel: Funnel) -> pa.Table:
+    """Every pool's first rules, on its rendered rows: `broken` (the render failed) and
+    `white_background`; the rows left."""
+    rendered = _np(rows["rendered"], False)
+    rows = _vdrop(rows, funnel, "broken", ~_np(rows["render_ok"], True),
+                  reasons=pc.binary_join_element_wise("render_failed:", pc.fill_null(rows["render_error"], ""), ""),
+                  among=rendered)
+    return _vdrop(rows, funnel, "white_background",
+                  _f64(rows["white_share"]) >= cfg.white_threshold, among=_np(rows["rendered"], False))
 
 
 def _select_test_hard(rows: pa.Table, cfg: CurateConfig, size: int, seed: int, funnel: Funnel,
@@ -344,24 +351,23 @@ def _select_test_hard(rows: pa.Table, cfg: CurateConfig, size: int, seed: int, f
     keep[stratified_sample(labels, size, seed)] = True
     rows = rows.append_column("cluster", pa.array(labels.astype(np.int32), pa.int32()))
     rows = _vdrop(rows, funnel, "quota_test_hard", ~keep)
-    return _assign(rows, "test_hard")
+    return assign(rows, "test_hard")
 
 
 def _sample(rows: pa.Table, split: str, size: int, seed: int, funnel: Funnel) -> pa.Table:
     keep = np.zeros(rows.num_rows, bool)
     keep[random_sample(rows.num_rows, size, seed)] = True
-    return _assign(_vdrop(rows, funnel, f"quota_{split}", ~keep), split)
+    return assign(_vdrop(rows, funnel, f"quota_{split}", ~keep), split)
 
 
 def _first_by_rank(rows: pa.Table, split: str, size: int, funnel: Funnel) -> pa.Table:
     """A quota pool's split: the first `size` rendered rows by `render_rank` (the rows that
     failed a render rule have left already; the pool's other rows were never rendered)."""
-    rank = np.where(_np(rows["rendered"], False), _np(rows["render_rank"], np.iinfo(np.int64).max),
-                    np.iinfo(np.int64).max)
+    rank = np.where(_np(rows["rendered"], False), _np(rows["render_rank"], NO_RANK), NO_RANK)
     keep = np.zeros(rows.num_rows, bool)
     keep[np.argsort(rank, kind="stable")[:size]] = True
-    keep &= rank < np.iinfo(np.int64).max
-    return _assign(_vdrop(rows, funnel, f"quota_{split}", ~keep), split)
+    keep &= rank < NO_RANK
+    return assign(_vdrop(rows, funnel, f"quota_{split}", ~keep), split)
 
 
 def _drop_too_long(rows: pa.Table, cfg: CurateConfig, funnel: Funnel) -> pa.Table:
@@ -375,23 +381,38 @@ def _drop_too_long(rows: pa.Table, cfg: CurateConfig, funnel: Funnel) -> pa.Tabl
 
 
 def _select_train_rl(rows: pa.Table, cfg: CurateConfig, size: int, seed: int, funnel: Funnel) -> list[pa.Table]:
-    """The RL set (high colour entropy, long enough, short enough for a roll-out to finish
-    within `rl_max_tokens`) is drawn first; the rest is the SFT set, whose SVGs must fit
-    the SFT context: longer ones leave through the `too_long` filter (never truncated by
-    the trainer, never dropped silently)."""
-    n_tok = _np(rows["n_tokens"], 0)
-    eligible = np.flatnonzero(rl_candidates(n_tok, cfg) & (_f64(rows["color_entropy"]) >= cfg.rl_min_color_entropy))
+    """The RL set (`rl_eligible` rows, `pick_rl`) is drawn first; the rest is the SFT set
+    (`split_train`)."""
+    eligible = np.flatnonzero(rl_eligible(rows, cfg))
     picked = np.zeros(rows.num_rows, bool)
-    if cfg.rl_render == "quota":  # the first `size` eligible rows of the seeded render order
-        rank = _np(rows["render_rank"], np.iinfo(np.int64).max)[eligible]
-        picked[eligible[np.argsort(rank, kind="stable")[:size]]] = True
-    else:
-        picked[eligible[random_sample(len(eligible), size, seed)]] = True
+    picked[eligible[pick_rl(_np(rows["render_rank"], NO_RANK)[eligible], size, cfg, seed)]] = True
+    return split_train(rows, picked, cfg, funnel)
+
+
+def rl_eligible(rows: pa.Table, cfg: CurateConfig) -> np.ndarray:
+    """Train-pool rows past `render_rules` that may enter the RL set: high colour entropy,
+    long enough, short enough for a roll-out to finish within `rl_max_tokens`."""
+    return rl_candidates(_np(rows["n_tokens"], 0), cfg) & (_f64(rows["color_entropy"]) >= cfg.rl_min_color_entropy)
+
+
+def pick_rl(rank: np.ndarray, size: int, cfg: CurateConfig, seed: int) -> np.ndarray:
+    """Positions, among the eligible rows in row order (their `render_rank`s: `rank`), of
+    the RL set: the first `size` of the seeded render order (`curate.rl_render: quota`),
+    else a seeded sample of `size`."""
+    if cfg.rl_render == "quota":
+        return np.argsort(rank, kind="stable")[:size]
+    return random_sample(len(rank), size, seed)
+
+
+def split_train(rows: pa.Table, picked: np.ndarray, cfg: CurateConfig, funnel: Funnel) -> list[pa.Table]:
+    """The `picked` rows are the RL set, the rest the SFT set, whose SVGs must fit the SFT
+    context: longer ones leave through the `too_long` filter (never truncated by the
+    trainer, never dropped silently) -> [rl, train] `SELECTION_SCHEMA` rows."""
     _record(funnel, rows, "rl_select", pa.repeat(pa.scalar(False), rows.num_rows),
             reasons=pc.if_else(pa.array(picked), "rl", "train"))
     rl = rows.filter(pa.array(picked))
     sft = _drop_too_long(rows.filter(pa.array(~picked)), cfg, funnel)
-    return [_assign(rl, "rl"), _assign(sft, "train")]
+    return [assign(rl, "rl"), assign(sft, "train")]
 
 
 def rl_candidates(n_tokens: np.ndarray, cfg: CurateConfig) -> np.ndarray:
@@ -427,7 +448,7 @@ def _vdrop(rows: pa.Table, funnel: Funnel, name: str, dropped: np.ndarray, reaso
     return rows.filter(pa.array(~dropped))
 
 
-def _assign(rows: pa.Table, split: str) -> pa.Table:
+def assign(rows: pa.Table, split: str) -> pa.Table:
     cluster = rows["cluster"] if "cluster" in rows.column_names else pa.nulls(rows.num_rows, pa.int32())
     return pa.table({"row": rows["row"], "split": pa.repeat(pa.scalar(split, pa.string()), rows.num_rows),
                      "cluster": pc.cast(cluster, pa.int32())}, schema=SELECTION_SCHEMA)

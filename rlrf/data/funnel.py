@@ -36,6 +36,28 @@ class Funnel:
         self._steps: dict[str, int] = {}
         self.spill_to = spill_to
         self._spilled = 0
+        self._suffix = ""
+
+    def fork(self, shard: str) -> Funnel:
+        """A funnel for one shard of a step recorded shard by shard: it numbers filters as
+        this one does (shared), and its k-th part file is `<spill_to>-<n + k>-<shard>`
+        (n: this funnel's next part), so, read back by file name and row, every shard's
+        part of one call sits together, in the order one call over every shard would have
+        recorded them. Once every shard is done, `skip` this funnel past those calls."""
+        if self.spill_to is None:
+            raise ValueError("only a funnel that spills to part files can fork")
+        fork = Funnel(self.spill_to)
+        fork._steps, fork._spilled, fork._suffix = self._steps, self._spilled, f"-{shard}"
+        return fork
+
+    @property
+    def parts(self) -> int:
+        """Part files written (a fork: counted from its parent's next part)."""
+        return self._spilled
+
+    def skip(self, to: int) -> None:
+        """Continue numbering part files at `to` (past the calls of this funnel's forks)."""
+        self._spilled = to
 
     def record(self, sample_ids, sources, filter_name: str, dropped, reasons=None, kept_reason: str = "pass",
                order=None) -> None:
@@ -61,7 +83,7 @@ class Funnel:
             return
         from rlrf.artifacts import write_table
 
-        write_table(part, Path(f"{self.spill_to}-{self._spilled:05d}.parquet"))
+        write_table(part, Path(f"{self.spill_to}-{self._spilled:05d}{self._suffix}.parquet"))
         self._spilled += 1
 
     @property

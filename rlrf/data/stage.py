@@ -36,6 +36,7 @@ import logging
 import multiprocessing
 import shutil
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
@@ -51,16 +52,23 @@ from rlrf.artifacts import atomic_write_bytes, write_table
 from rlrf.config import Recipe
 from rlrf.data.curate import (
     EVAL_POOL,
+    NO_RANK,
     SAMPLES_SCHEMA,
+    SELECTION_SCHEMA,
     SLIM_SCHEMA,
     TEST_POOL,
     TRAIN_POOL,
+    assign,
+    pick_rl,
     pool_quota,
     prepare_rows,
     quota_shortfalls,
+    render_rules,
     rl_candidates,
+    rl_eligible,
     route_rows,
-    select_rows,
+    select_pool,
+    split_train,
     viewbox_size,
 )
 from rlrf.data.features import feature_columns
@@ -592,41 +600,80 @@ def _cluster_embeddings(con, recipe: Recipe, work: Path) -> tuple[dict | None, l
 
 
 def select_all(con, recipe: Recipe, work: Path, funnel: Funnel, embeddings: dict | None) -> list[str]:
-    """`select_rows` on the kept rows' slim table, written to `work/selection.parquet` with
-    each row's place in the samples table (`ord`); returns notes on splits left short."""
-    slim = _slim(con, work)
-    pools = pc.unique(slim["pool"]).to_pylist()
-    selection = select_rows(slim, recipe.curate, recipe.seed, funnel, embeddings)
-    del slim
-    write_table(selection.append_column("ord", pa.array(np.arange(selection.num_rows, dtype=np.int64))),
-                work / "selection.parquet")
-    counts = pc.value_counts(selection["split"]).to_pylist()
-    return quota_shortfalls(pools, {c["values"]: c["counts"] for c in counts}, recipe.curate)
+    """`select_pool` on each pool's kept rows (pools by name, as `select_rows`), written to
+    `work/selection.parquet` with each row's place in the samples table (`ord`); the train
+    pool, the one that grows with the input, shard by shard (`_select_train_by_shard`), so
+    the driver holds one shard's slim rows at a time, not one per input row. Returns notes
+    on splits left short."""
+    shards = sorted(p.stem for p in (work / "prep").glob("*.parquet"))
+    pools = sorted({pool for shard in shards for (pool,) in con.sql(
+        f"SELECT DISTINCT p.pool FROM read_parquet('{work / 'prep' / f'{shard}.parquet'}') p "
+        f"JOIN ({_features_sql(work, shard)}) f USING (row)").fetchall()})
+    counts: Counter = Counter()
+
+    def parts():
+        done = 0
+        for pool in pools:
+            if pool == TRAIN_POOL:
+                selected = _select_train_by_shard(con, recipe, work, shards, funnel)
+            else:
+                selected = [select_pool(_slim(con, work, shards, pool), pool, recipe.curate, recipe.seed, funnel,
+                                        embeddings)]
+            for part in selected:
+                counts.update(part["split"].to_pylist())
+                yield part.append_column("ord", pa.array(np.arange(done, done + part.num_rows, dtype=np.int64)))
+                done += part.num_rows
+
+    _write_parquet(parts(), work / "selection.parquet", SELECTION_SCHEMA.append(pa.field("ord", pa.int64())))
+    return quota_shortfalls(pools, dict(counts), recipe.curate)
 
 
-def _slim(con, work: Path) -> pa.Table:
-    """`SLIM_SCHEMA` rows of the kept rows, in input order: no SVG text, `sample_id` only in
-    the eval pool (embeddings are keyed by it) and `source` never (`write_funnel` joins both
-    back by `row`): ~60 B per row."""
-    parts = [t.cast(SLIM_SCHEMA) for t in _kept_by_shard(
-        con, work, "p.row, CASE WHEN p.pool = $eval THEN p.sample_id END AS sample_id, "
-        "CAST(NULL AS VARCHAR) AS source, p.pool, f.n_tokens, f.rendered, f.render_ok, f.render_error, "
-        "f.white_share, f.color_entropy, f.color_hist, f.render_rank", params={"eval": EVAL_POOL})]
+def _select_train_by_shard(con, recipe: Recipe, work: Path, shards: list[str], funnel: Funnel):
+    """`select_pool` of the train pool in two passes over its shards: first the RL
+    candidates' rows and render ranks (16 B each), from which the RL set is drawn as on the
+    whole pool (`pick_rl`); then each shard's rules, recorded on a fork of `funnel`. Yields
+    the RL rows, then each shard's SFT rows: the same rows, splits and funnel as one call
+    on the whole pool."""
+    cfg = recipe.curate
+    rows, ranks = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    for shard in shards:
+        slim = render_rules(_slim(con, work, [shard], TRAIN_POOL), cfg, Funnel())
+        eligible = rl_eligible(slim, cfg)
+        rows.append(np.asarray(slim["row"].to_numpy())[eligible])
+        ranks.append(np.asarray(pc.fill_null(slim["render_rank"], NO_RANK).to_numpy())[eligible])
+    rows, ranks = np.concatenate(rows), np.concatenate(ranks)
+    picked = np.sort(rows[pick_rl(ranks, pool_quota(TRAIN_POOL, cfg)[1], cfg, recipe.seed)])
+    del rows, ranks
+    yield assign(pa.table({"row": pa.array(picked, pa.int64())}), "rl")
+    calls = set()
+    for shard in shards:
+        fork = funnel.fork(shard)
+        slim = render_rules(_slim(con, work, [shard], TRAIN_POOL), cfg, fork)
+        yield split_train(slim, np.isin(np.asarray(slim["row"].to_numpy()), picked), cfg, fork)[1]
+        calls.add(fork.parts)
+    if len(calls) > 1:
+        raise RuntimeError(f"curate: the train pool's shards recorded different funnel steps: {sorted(calls)}")
+    funnel.skip(calls.pop() if calls else funnel.parts)
+
+
+def _slim(con, work: Path, shards: list[str], pool: str) -> pa.Table:
+    """`SLIM_SCHEMA` rows of one pool's kept rows in `shards`, in input order: no SVG text,
+    `sample_id` only in the eval pool (embeddings are keyed by it) and `source` never
+    (`write_funnel` joins both back by `row`): ~60 B per row."""
+    parts = [_kept_rows(con, work, shard, "p.row, CASE WHEN p.pool = $eval THEN p.sample_id END AS sample_id, "
+                        "CAST(NULL AS VARCHAR) AS source, p.pool, f.n_tokens, f.rendered, f.render_ok, "
+                        "f.render_error, f.white_share, f.color_entropy, f.color_hist, f.render_rank",
+                        where="p.pool = $pool", params={"eval": EVAL_POOL, "pool": pool}).cast(SLIM_SCHEMA)
+             for shard in shards]
     return pa.concat_tables(parts) if parts else SLIM_SCHEMA.empty_table()
 
 
-def _kept_by_shard(con, work: Path, columns: str, join: str = "", params: dict | None = None):
-    """`_kept_rows` of each shard, one shard at a time: shards hold consecutive rows, so
-    DuckDB never builds a join over every row (+200 MB at 1M rows)."""
-    for prep in sorted((work / "prep").glob("*.parquet")):
-        yield _kept_rows(con, work, prep.stem, columns, join, params)
-
-
-def _kept_rows(con, work: Path, shard: str, columns: str, join: str = "", params: dict | None = None) -> pa.Table:
+def _kept_rows(con, work: Path, shard: str, columns: str, join: str = "", params: dict | None = None,
+               where: str = "true") -> pa.Table:
     """`columns` of one shard's kept rows (its prep rows `p` joined with their features `f`,
-    and `join`), in row order."""
+    and `join`) where `where`, in row order."""
     return con.sql(f"SELECT {columns} FROM read_parquet('{work / 'prep' / f'{shard}.parquet'}') p "
-                   f"JOIN ({_features_sql(work, shard)}) f USING (row) {join} ORDER BY p.row",
+                   f"JOIN ({_features_sql(work, shard)}) f USING (row) {join} WHERE {where} ORDER BY p.row",
                    params=params).to_arrow_table()
 
 

@@ -427,6 +427,24 @@ def test_dino_clusters_embed_only_the_test_hard_candidates(tmp_path, monkeypatch
     assert "test_hard" in got["split"].to_pylist()
 
 
+def test_the_train_pool_is_selected_one_shard_at_a_time(streamed, tmp_path, monkeypatch):
+    """The train pool grows with the input: the driver reads its slim rows one shard at a
+    time (twice: the RL candidates, then the rules), never the whole pool, and the tables
+    are those of the in-memory rules (`test_streamed_equals_in_memory_row_for_row`)."""
+    import rlrf.data.stage as stage
+
+    recipe, out, _ = streamed
+    calls = []
+    slim = stage._slim
+    monkeypatch.setattr(stage, "_slim", lambda con, work, shards, pool: (calls.append((pool, len(shards))),
+                                                                         slim(con, work, shards, pool))[1])
+    summary = run_curate(recipe, {}, tmp_path / "out")
+    train = [n for pool, n in calls if pool == TRAIN_POOL]
+    assert train and set(train) == {1} and len(train) == 2 * summary["shards"]
+    for table in ("samples", "funnel"):
+        assert digest(pq.read_table(tmp_path / "out" / f"{table}.parquet")) == digest(pq.read_table(out / f"{table}.parquet"))
+
+
 def test_the_driver_never_imports_transformers_or_torch(streamed, tmp_path):
     """The tokenizer is built in a child process and counted through `tokenizers` alone:
     a whole curate leaves the driver without transformers and torch (~450 MB resident),
