@@ -657,14 +657,16 @@ def _select_train_by_shard(con, recipe: Recipe, work: Path, shards: list[str], f
 
 
 def _slim(con, work: Path, shards: list[str], pool: str) -> pa.Table:
-    """`SLIM_SCHEMA` rows of one pool's kept rows in `shards`, in input order: no SVG text,
-    `sample_id` only in the eval pool (embeddings are keyed by it) and `source` never
-    (`write_funnel` joins both back by `row`): ~60 B per row."""
-    parts = [_kept_rows(con, work, shard, "p.row, CASE WHEN p.pool = $eval THEN p.sample_id END AS sample_id, "
-                        "CAST(NULL AS VARCHAR) AS source, p.pool, f.n_tokens, f.rendered, f.render_ok, "
-                        "f.render_error, f.white_share, f.color_entropy, f.color_hist, f.render_rank",
-                        where="p.pool = $pool", params={"eval": EVAL_POOL, "pool": pool}).cast(SLIM_SCHEMA)
-             for shard in shards]
+    """`SLIM_SCHEMA` rows of one pool's kept rows in `shards`, in input order: no SVG text;
+    `sample_id` and `color_hist` only in the eval pool (its embeddings are keyed by the id,
+    its clusters drawn from the histograms), `source` never (`write_funnel` joins the ids
+    and sources back by `row`): ~60 B per row."""
+    ids, hist = (("p.sample_id", "f.color_hist") if pool == EVAL_POOL
+                 else ("CAST(NULL AS VARCHAR)", "CAST(NULL AS FLOAT[])"))
+    parts = [_kept_rows(con, work, shard, f"p.row, {ids} AS sample_id, CAST(NULL AS VARCHAR) AS source, p.pool, "
+                        "f.n_tokens, f.rendered, f.render_ok, f.render_error, f.white_share, f.color_entropy, "
+                        f"{hist} AS color_hist, f.render_rank", where="p.pool = $pool", params={"pool": pool}
+                        ).cast(SLIM_SCHEMA) for shard in shards]
     return pa.concat_tables(parts) if parts else SLIM_SCHEMA.empty_table()
 
 
