@@ -620,7 +620,7 @@ def select_all(con, recipe: Recipe, work: Path, funnel: Funnel, embeddings: dict
                 selected = [select_pool(_slim(con, work, shards, pool), pool, recipe.curate, recipe.seed, funnel,
                                         embeddings)]
             for part in selected:
-                counts.update(part["split"].to_pylist())
+                counts.update({c["values"]: c["counts"] for c in pc.value_counts(part["split"]).to_pylist()})
                 yield part.append_column("ord", pa.array(np.arange(done, done + part.num_rows, dtype=np.int64)))
                 done += part.num_rows
 
