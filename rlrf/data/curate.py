@@ -343,9 +343,12 @@ def _select_test_hard(rows: pa.Table, cfg: CurateConfig, size: int, seed: int, f
     if embeddings:
         rows = _vdrop(rows, funnel, "no_embedding", np.array([s not in embeddings for s in ids], bool))
         ids = rows["sample_id"].to_pylist()
-    vectors = [embeddings[s] for s in ids] if embeddings else rows["color_hist"].to_pylist()
-    # (no candidate left, e.g. a test split where nothing rendered: an empty Hard set)
-    feats = np.array(vectors, dtype=np.float32).reshape(len(ids), -1) if ids else np.zeros((0, 1), np.float32)
+    if not ids:  # no candidate left (e.g. a test split where nothing rendered): an empty Hard set
+        feats = np.zeros((0, 1), np.float32)
+    elif embeddings:
+        feats = np.array([embeddings[s] for s in ids], dtype=np.float32)
+    else:
+        feats = _matrix(rows["color_hist"])
     labels = kmeans_labels(feats, cfg.cluster.k, seed)
     keep = np.zeros(len(ids), bool)
     keep[stratified_sample(labels, size, seed)] = True
@@ -421,6 +424,14 @@ def rl_candidates(n_tokens: np.ndarray, cfg: CurateConfig) -> np.ndarray:
     rl_cap = cfg.rl_max_tokens or cfg.train_max_tokens
     ok = n_tokens >= cfg.rl_min_tokens
     return ok & (n_tokens <= rl_cap) if rl_cap is not None else ok
+
+
+def _matrix(col) -> np.ndarray:
+    """A column of equal-length float lists (one per row, none missing) as a float32 matrix,
+    without a Python list per row (a 64-float histogram is ~2 KB as Python floats)."""
+    if col.null_count:
+        raise ValueError(f"curate: {col.null_count} test_hard candidate(s) without a colour histogram")
+    return np.asarray(pc.list_flatten(col).to_numpy(zero_copy_only=False), np.float32).reshape(len(col), -1)
 
 
 def _np(col, fill) -> np.ndarray:

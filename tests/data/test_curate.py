@@ -267,3 +267,17 @@ def test_a_split_left_short_of_its_quota_is_a_note():
     assert [n.split(" (")[0] for n in notes] == ["SHORT SPLIT: test_hard has 0 of the 2 rows asked for",
                                                   "SHORT SPLIT: ood_emoji has 1 of the 3 rows asked for"]
     assert quota_shortfalls([TRAIN_POOL], {"rl": 5}, cfg) == []
+
+
+def test_histogram_column_becomes_the_matrix_its_python_lists_give():
+    import numpy as np
+
+    from rlrf.data.curate import _matrix
+
+    rng = np.random.default_rng(0)
+    lists = [rng.random(64).astype(np.float32).tolist() for _ in range(7)]
+    col = pa.chunked_array([pa.array(lists[:3], pa.list_(pa.float32())),
+                            pa.array(lists[3:], pa.list_(pa.float32()))]).slice(1, 5)
+    assert np.array_equal(_matrix(col), np.array(col.to_pylist(), dtype=np.float32))
+    with pytest.raises(ValueError, match="without a colour histogram"):
+        _matrix(pa.chunked_array([pa.array([lists[0], None], pa.list_(pa.float32()))]))
