@@ -539,15 +539,14 @@ def refresh_views(con, tables: dict[str, list[str]]) -> list[str]:
                     f"SELECT * FROM read_parquet({files}, union_by_name = true)")
         created.append(name)
     existing = set(created)
-    pending = sql_files()
+    pending = {f: f.read_text() for f in sql_files()}
     while pending:  # a file whose inputs are other files' views or macros waits for them
-        ready = [f for f in pending if not _referenced_tables(f.read_text()) - existing - {f.stem}]
+        ready = [f for f, sql in pending.items() if not _referenced_tables(sql) - existing - {f.stem}]
         if not ready:
             break
         for f in ready:
-            pending.remove(f)
             try:
-                con.execute(f.read_text())
+                con.execute(pending.pop(f))
             except duckdb.Error as exc:  # one report that does not fit the data must not hide the others
                 log.warning("view %s not created: %s", f.stem, str(exc).splitlines()[0])
                 continue

@@ -36,7 +36,6 @@ import logging
 import multiprocessing
 import shutil
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
@@ -605,11 +604,10 @@ def select_all(con, recipe: Recipe, work: Path, funnel: Funnel, embeddings: dict
     pool, the one that grows with the input, shard by shard (`_select_train_by_shard`), so
     the driver holds one shard's slim rows at a time, not one per input row. Returns notes
     on splits left short."""
-    shards = sorted(p.stem for p in (work / "prep").glob("*.parquet"))
+    shards = _shards(work)
     pools = sorted({pool for shard in shards for (pool,) in con.sql(
         f"SELECT DISTINCT p.pool FROM read_parquet('{work / 'prep' / f'{shard}.parquet'}') p "
         f"JOIN ({_features_sql(work, shard)}) f USING (row)").fetchall()})
-    counts: Counter = Counter()
 
     def parts():
         done = 0
@@ -620,12 +618,18 @@ def select_all(con, recipe: Recipe, work: Path, funnel: Funnel, embeddings: dict
                 selected = [select_pool(_slim(con, work, shards, pool), pool, recipe.curate, recipe.seed, funnel,
                                         embeddings)]
             for part in selected:
-                counts.update({c["values"]: c["counts"] for c in pc.value_counts(part["split"]).to_pylist()})
                 yield part.append_column("ord", pa.array(np.arange(done, done + part.num_rows, dtype=np.int64)))
                 done += part.num_rows
 
-    _write_parquet(parts(), work / "selection.parquet", SELECTION_SCHEMA.append(pa.field("ord", pa.int64())))
-    return quota_shortfalls(pools, dict(counts), recipe.curate)
+    path = work / "selection.parquet"
+    _write_parquet(parts(), path, SELECTION_SCHEMA.append(pa.field("ord", pa.int64())))
+    counts = dict(con.execute(f"SELECT split, count(*) FROM read_parquet('{path}') GROUP BY split").fetchall())
+    return quota_shortfalls(pools, counts, recipe.curate)
+
+
+def _shards(work: Path) -> list[str]:
+    """The shards' names (their prep files' stems), in row order."""
+    return sorted(p.stem for p in (work / "prep").glob("*.parquet"))
 
 
 def _select_train_by_shard(con, recipe: Recipe, work: Path, shards: list[str], funnel: Funnel):
@@ -692,7 +696,7 @@ def write_samples(con, work: Path, path: Path, map_shards: MapShards = in_proces
     if not all(contiguous for _, contiguous in runs):
         raise RuntimeError(f"curate: a split is not one run of the selection: {runs}")
     splits = [split for split, _ in runs]
-    shards = sorted(p.stem for p in (work / "prep").glob("*.parquet"))
+    shards = _shards(work)
     parts = work / "samples_parts"
     parts.mkdir(exist_ok=True)
     _clear(parts, "")  # a resumed run rewrites them

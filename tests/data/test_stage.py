@@ -487,3 +487,12 @@ def test_a_pretrained_tokenizer_is_loaded_beside_prep(streamed, tmp_path, monkey
     assert (tmp_path / "out" / "tokenizer" / "tokenizer.json").exists()
     for table in ("samples", "funnel"):
         assert digest(pq.read_table(tmp_path / "out" / f"{table}.parquet")) == digest(pq.read_table(out / f"{table}.parquet"))
+
+
+def test_a_split_short_of_its_quota_is_a_note_of_the_stage(tmp_path):
+    """The counts behind the SHORT SPLIT notes come from the selection the stage wrote."""
+    summary = run_curate(recipe_for(tmp_path, rl_size=50), {}, tmp_path / "out")
+    rl = sum(r["split"] == "rl" for r in pq.read_table(tmp_path / "out" / "samples.parquet").to_pylist())
+    assert 0 < rl < 50
+    assert f"SHORT SPLIT: rl has {rl} of the 50 rows asked for" in " ".join(summary["notes"])
+    assert not any(n.startswith("SHORT SPLIT: test_hard") for n in summary["notes"])
